@@ -1,0 +1,1 @@
+"""Ingestion: files -> documents -> chunks -> vectors in the store."""

@@ -1,0 +1,154 @@
+"""The `rag` command. Each subcommand parses, calls one library function, prints.
+
+Exit codes: 0 success; 1 the work failed or partly failed (the message says what); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.errors import RagError
+
+EPILOG = """\
+settings come from flags, then RAG_* environment variables, then $RAG_HOME/config.toml:
+  RAG_HOME         data directory (default: the per-user data dir)
+  RAG_CHROMA_URL   http://HOST:PORT of a Chroma server (default: embedded, under RAG_HOME)
+  RAG_EMBED_MODEL  sentence-transformers model name or path (default: all-MiniLM-L6-v2, bundled)
+  RAG_CHUNK_SIZE, RAG_CHUNK_OVERLAP, RAG_MAX_FILE_MB, RAG_COLLECTION, RAG_EMBED_BATCH_SIZE
+everything runs offline: no model or data is downloaded at run time.
+exit codes: 0 ok, 1 failed or partly failed, 2 bad usage."""
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from rag.config import load_settings
+
+    keys = ("home", "chroma_url", "embed_model", "chunk_size", "chunk_overlap", "max_file_mb")
+    return load_settings({k: getattr(args, k, None) for k in keys})
+
+
+def _err(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest files and folders."""
+    from ingest.pipeline import ingest_paths
+
+    quiet = args.quiet or args.json
+    report = ingest_paths(
+        args.paths, _settings(args), dry_run=args.dry_run, rebuild=args.rebuild,
+        progress=not quiet and sys.stderr.isatty(),
+        notice=(lambda m: None) if quiet else (lambda m: print(f"notice: {m}", file=sys.stderr)),
+    )
+    for error in report.errors:
+        _err(str(error))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        if args.dry_run or args.verbose:
+            for change in report.changes:
+                if change.status != "unchanged" or args.verbose:
+                    print(f"{change.status:>9}  {change.doc_id}  +{change.added} ={change.kept} -{change.deleted}")
+        print(report.summary())
+    return 1 if report.errors else 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    """List indexed documents."""
+    from ingest.pipeline import list_documents
+
+    docs = list_documents(_settings(args))
+    if args.json:
+        rows = [{"id": d.doc_id, "title": d.title, "language": d.language, "chunks": len(d.chunk_ids),
+                 "source": d.source} for d in docs]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not docs:
+        print("the index is empty; add documents with `rag ingest PATH`")
+        return 0
+    width = max(len(d.doc_id) for d in docs)
+    for d in docs:
+        title = d.title if len(d.title) <= 60 else d.title[:57] + "..."
+        print(f"{d.doc_id:<{width}}  {d.language:<2}  {len(d.chunk_ids):>4} chunks  {title}  ({d.source})")
+    print(f"{len(docs)} documents, {sum(len(d.chunk_ids) for d in docs)} chunks")
+    return 0
+
+
+def cmd_sources_rm(args: argparse.Namespace) -> int:
+    """Remove one document."""
+    from ingest.pipeline import remove_document
+
+    change = remove_document(args.id, _settings(args))
+    print(f"removed {change.doc_id}: {change.deleted} chunks")
+    return 0
+
+
+def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", type=Path, help="data directory (env RAG_HOME)")
+    parser.add_argument("--chroma-url", metavar="URL", help="use the Chroma server at http://HOST:PORT (env RAG_CHROMA_URL)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Answer questions about your documents, with citations it has checked.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ingest = sub.add_parser(
+        "ingest", help="chunk and embed documents into the index (incremental)",
+        description="Chunk and embed .txt, .md, .html and .pdf files into the index. Folders are walked "
+        "recursively. Only new or edited files are embedded; documents whose files were removed from a "
+        "folder you ingest again are removed from the index.",
+    )
+    ingest.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders")
+    _store_flags(ingest)
+    ingest.add_argument("--dry-run", action="store_true", help="print what would be added, changed and removed")
+    ingest.add_argument("--rebuild", action="store_true",
+                        help="re-embed everything (PATHs and every source already indexed), e.g. after a model change")
+    ingest.add_argument("--embed-model", metavar="NAME", help="sentence-transformers model name or local path")
+    ingest.add_argument("--chunk-size", type=int, metavar="TOKENS", help="chunk length in tiktoken tokens (160)")
+    ingest.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="tokens shared by neighbours (32)")
+    ingest.add_argument("--max-file-mb", type=float, metavar="MB", help="refuse files larger than this (20)")
+    ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
+    ingest.add_argument("-v", "--verbose", action="store_true", help="one line per document")
+    ingest.set_defaults(func=cmd_ingest)
+
+    sources = sub.add_parser("sources", help="list indexed documents; `sources rm ID` removes one")
+    _store_flags(sources)
+    sources.set_defaults(func=cmd_sources)
+    sources_sub = sources.add_subparsers(dest="action", metavar="ACTION")
+    rm = sources_sub.add_parser("rm", help="remove one document's chunks from the index")
+    rm.add_argument("id", metavar="ID", help="document id, as `rag sources` shows it")
+    _store_flags(rm)
+    rm.set_defaults(func=cmd_sources_rm)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rag` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "ingest" and not args.paths and not args.rebuild:
+        parser.error("ingest needs at least one PATH (or --rebuild)")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except RagError as exc:
+        _err(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _err("interrupted; the index is consistent, run the same command again to finish")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Settings: one typed place, read from flags, then `RAG_*` environment variables, then `config.toml`.
+
+All state lives under one home directory: `$RAG_HOME`, or the per-user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rag.errors import SettingsError
+
+ENV_PREFIX = "RAG_"
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+CHUNKER_VERSION = "1"  # bump when chunking changes in a way that changes chunk text or offsets
+
+
+def default_home() -> Path:
+    """The per-user data directory (e.g. ~/.local/share/rag-assistant)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("rag-assistant", appauthor=False))
+
+
+class Settings(BaseModel):
+    """Every setting the tool reads. Unknown keys are an error, wherever they come from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    home: Path = Field(default_factory=default_home, description="data directory (index, sessions, history)")
+    embed_model: str = Field(
+        DEFAULT_EMBED_MODEL,
+        description="sentence-transformers model name or local path; the default ships with the package",
+    )
+    chunk_size: int = Field(160, ge=32, le=2048, description="target chunk length in tiktoken tokens")
+    chunk_overlap: int = Field(32, ge=0, description="tokens shared by neighbouring chunks")
+    chroma_url: str | None = Field(None, description="http://HOST:PORT of a Chroma server; unset: embedded")
+    collection: str = Field("documents", min_length=3, max_length=512, description="Chroma collection name")
+    max_file_mb: float = Field(20.0, gt=0, description="files larger than this are refused")
+    embed_batch_size: int = Field(32, ge=1, description="chunks per embedding batch")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        return self
+
+    @property
+    def chroma_path(self) -> Path:
+        """Where the embedded Chroma keeps its files."""
+        return self.home / "chroma"
+
+    def index_fingerprint(self) -> dict[str, str]:
+        """What an index depends on: change any of it and every chunk must be embedded again."""
+        return {
+            "embed_model": self.embed_model,
+            "chunk_size": str(self.chunk_size),
+            "chunk_overlap": str(self.chunk_overlap),
+            "chunker_version": CHUNKER_VERSION,
+        }
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    known = Settings.model_fields
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in known:
+            raise SettingsError(f"unknown setting {key} in the environment; known: {_known_env()}")
+        values[name] = value
+    return values
+
+
+def _known_env() -> str:
+    return ", ".join(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    unknown = sorted(set(data) - set(Settings.model_fields) - {"home"})
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting {unknown[0]!r}; known: {', '.join(Settings.model_fields)}")
+    return data
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Merge config file < environment < overrides (flags) into Settings.
+
+    Raises SettingsError naming the setting at fault.
+    """
+    env = _from_env(dict(os.environ) if environ is None else environ)
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    home = Path(flags.get("home") or env.get("home") or default_home()).expanduser()
+    merged = {**_from_file(home / "config.toml"), **env, **flags, "home": home}
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        raise SettingsError(f"setting {where}: {err['msg']}") from None

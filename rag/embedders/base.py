@@ -1,0 +1,28 @@
+"""The embedder interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+ProgressFn = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """Turns text into unit vectors, and knows how much text it can read."""
+
+    name: str
+    dim: int
+    max_tokens: int  # the model's own word pieces it reads before truncating silently
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model spends on `text`, special tokens excluded."""
+        ...
+
+    def embed_documents(self, texts: Sequence[str], on_batch: ProgressFn | None = None) -> list[list[float]]:
+        """Embed passages; `on_batch(n)` is called after each batch of n texts."""
+        ...
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question."""
+        ...

