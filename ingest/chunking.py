@@ -6,10 +6,11 @@ Every chunk is a verbatim slice of its document: `doc.text[chunk.start:chunk.end
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from ingest.loaders import SourceDocument
-from rag.chunks import Chunk
+from rag.chunks import Chunk, chunk_id
 
 TokenCounter = Callable[[str], int]
 
@@ -54,8 +55,9 @@ def split_spans(
         smaller = max(16, int(chunk_size * max_model_tokens / pieces * 0.9))
         if smaller >= chunk_size:
             smaller = chunk_size // 2
-        inner = split_spans(text[start:end], smaller, min(chunk_overlap, smaller // 4), count_model_tokens,
-                            max_model_tokens)
+        inner = split_spans(
+            text[start:end], smaller, min(chunk_overlap, smaller // 4), count_model_tokens, max_model_tokens
+        )
         spans.extend((start + a, start + b) for a, b in inner)
     return spans
 
@@ -73,20 +75,26 @@ def chunk_document(
         spans = split_spans(segment, chunk_size, chunk_overlap, count_model_tokens, max_model_tokens)
         located.extend((page, offset + start, offset + end) for start, end in spans)
     doc_hash = doc.doc_hash
-    return [
-        Chunk(
-            doc_id=doc.doc_id,
-            text=doc.text[start:end],
-            start=start,
-            end=end,
-            position=position,
-            doc_hash=doc_hash,
-            n_chunks=len(located),
-            title=doc.title,
-            source=doc.source,
-            language=doc.language,
-            page=page,
-            extra=doc.metadata,
+    seen: Counter[str] = Counter()
+    chunks = []
+    for position, (page, start, end) in enumerate(located):
+        text = doc.text[start:end]
+        seen[text] += 1
+        chunks.append(
+            Chunk(
+                id=chunk_id(doc.doc_id, text, seen[text]),
+                doc_id=doc.doc_id,
+                text=text,
+                start=start,
+                end=end,
+                position=position,
+                doc_hash=doc_hash,
+                n_chunks=len(located),
+                title=doc.title,
+                source=doc.source,
+                language=doc.language,
+                page=page,
+                extra=doc.metadata,
+            )
         )
-        for position, (page, start, end) in enumerate(located)
-    ]
+    return chunks

@@ -208,8 +208,42 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, list[tuple[int, int]], dict
     return PAGE_SEPARATOR.join(parts), pages, meta
 
 
-FRENCH = {"le", "la", "les", "des", "du", "et", "est", "une", "dans", "pour", "qui", "que", "pas", "sur", "au", "avec"}
-ENGLISH = {"the", "and", "is", "of", "to", "in", "that", "for", "with", "was", "on", "are", "by", "it", "as", "at"}
+FRENCH = {
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "et",
+    "est",
+    "une",
+    "dans",
+    "pour",
+    "qui",
+    "que",
+    "pas",
+    "sur",
+    "au",
+    "avec",
+}
+ENGLISH = {
+    "the",
+    "and",
+    "is",
+    "of",
+    "to",
+    "in",
+    "that",
+    "for",
+    "with",
+    "was",
+    "on",
+    "are",
+    "by",
+    "it",
+    "as",
+    "at",
+}
 
 
 def guess_language(text: str) -> str:

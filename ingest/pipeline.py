@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.errors import DocumentError, IndexMismatchError
 from rag.stores import StoredDocument, VectorStore, open_store
 
-WRITE_BATCH = 256  # chunks embedded and written together: a kill loses at most this much work
+WRITE_BATCHES = 8  # embedding batches written together: a kill loses at most this much work
 
 
 @dataclass
@@ -89,8 +89,12 @@ class IngestReport:
         """Everything, for `--json`."""
         return {
             "documents": sum(c.status != "removed" for c in self.changes),
-            "chunks": {"added": self.added, "unchanged": self.unchanged,
-                       "replaced": self.replaced, "removed": self.removed},
+            "chunks": {
+                "added": self.added,
+                "unchanged": self.unchanged,
+                "replaced": self.replaced,
+                "removed": self.removed,
+            },
             "changes": [asdict(c) for c in self.changes],
             "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "skipped": self.skipped,
@@ -104,6 +108,7 @@ class IngestReport:
 class _Plan:
     report: IngestReport
     to_add: list[Chunk] = field(default_factory=list)
+    to_update: list[Chunk] = field(default_factory=list)  # same text, new place or document version
     to_delete: list[str] = field(default_factory=list)
 
 
@@ -158,38 +163,53 @@ def _is_under(source: str, roots: Sequence[Path]) -> bool:
 
 
 def _plan(
-    docs: Sequence[SourceDocument], stored: dict[str, StoredDocument], roots: Sequence[Path],
-    settings: Settings, report: IngestReport,
+    docs: Sequence[SourceDocument],
+    stored: dict[str, StoredDocument],
+    roots: Sequence[Path],
+    settings: Settings,
+    report: IngestReport,
 ) -> _Plan:
     plan = _Plan(report)
     embedder = None
     for doc in docs:
         old = stored.get(doc.doc_id)
         if old is not None and old.is_complete(doc.doc_hash):
-            report.changes.append(DocumentChange(doc.doc_id, doc.title, doc.source, "unchanged", kept=len(old.chunk_ids)))
+            report.changes.append(
+                DocumentChange(doc.doc_id, doc.title, doc.source, "unchanged", kept=len(old.chunk_ids))
+            )
             continue
         if embedder is None:
             from rag.embedders import get_embedder
 
             embedder = get_embedder(settings.embed_model, settings.embed_batch_size)
-        chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap, embedder.count_tokens,
-                                embedder.max_tokens)
+        chunks = chunk_document(
+            doc, settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens
+        )
         have = old.chunk_ids if old else set()
         new = [c for c in chunks if c.id not in have]
         stale = sorted(have - {c.id for c in chunks})
         plan.to_add.extend(new)
+        plan.to_update.extend(c for c in chunks if c.id in have)
         plan.to_delete.extend(stale)
-        report.changes.append(DocumentChange(
-            doc.doc_id, doc.title, doc.source, "changed" if old else "new",
-            added=len(new), kept=len(chunks) - len(new), deleted=len(stale),
-        ))
+        report.changes.append(
+            DocumentChange(
+                doc.doc_id,
+                doc.title,
+                doc.source,
+                "changed" if old else "new",
+                added=len(new),
+                kept=len(chunks) - len(new),
+                deleted=len(stale),
+            )
+        )
     loaded = {doc.doc_id for doc in docs}
     failed = {str(Path(e.path).resolve()) for e in report.errors}
     for old in stored.values():
         if old.doc_id not in loaded and old.source not in failed and _is_under(old.source, roots):
             plan.to_delete.extend(sorted(old.chunk_ids))
-            report.changes.append(DocumentChange(old.doc_id, old.title, old.source, "removed",
-                                                 deleted=len(old.chunk_ids)))
+            report.changes.append(
+                DocumentChange(old.doc_id, old.title, old.source, "removed", deleted=len(old.chunk_ids))
+            )
     return plan
 
 
@@ -200,11 +220,19 @@ def _write(plan: _Plan, store: VectorStore, settings: Settings, progress: bool) 
 
     if plan.to_add:
         embedder = get_embedder(settings.embed_model, settings.embed_batch_size)
-        with tqdm(total=len(plan.to_add), unit="chunk", desc="embedding", disable=not progress,
-                  file=sys.stderr, dynamic_ncols=True) as bar:
-            for start in range(0, len(plan.to_add), WRITE_BATCH):
-                batch = plan.to_add[start : start + WRITE_BATCH]
+        with tqdm(
+            total=len(plan.to_add),
+            unit="chunk",
+            desc="embedding",
+            disable=not progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        ) as bar:
+            step = settings.embed_batch_size * WRITE_BATCHES
+            for start in range(0, len(plan.to_add), step):
+                batch = plan.to_add[start : start + step]
                 store.add(batch, embedder.embed_documents([c.text for c in batch], on_batch=bar.update))
+    store.update_metadata(plan.to_update)
     store.delete(plan.to_delete)
 
 

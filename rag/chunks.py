@@ -12,10 +12,20 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def chunk_id(doc_id: str, text: str, occurrence: int) -> str:
+    """Stable id from content, so a text keeps its id (and its vector) when an edit elsewhere moves it.
+
+    `occurrence` tells identical texts of one document apart.
+    """
+    key = f"{doc_id}\0{occurrence}\0{text}"
+    return f"{doc_id}:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A chunk: `document_text[start:end] == text`, always."""
 
+    id: str  # see chunk_id()
     doc_id: str
     text: str
     start: int
@@ -33,12 +43,6 @@ class Chunk:
     def chunk_hash(self) -> str:
         """Hash of the chunk's own text."""
         return content_hash(self.text)
-
-    @property
-    def id(self) -> str:
-        """Stable id: the same document, place and text always give the same id."""
-        key = f"{self.doc_id}\0{self.start}\0{self.text}"
-        return f"{self.doc_id}:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
 
     def metadata(self) -> dict[str, Any]:
         """Flat metadata as stored beside the vector."""

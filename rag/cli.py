@@ -41,7 +41,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     quiet = args.quiet or args.json
     report = ingest_paths(
-        args.paths, _settings(args), dry_run=args.dry_run, rebuild=args.rebuild,
+        args.paths,
+        _settings(args),
+        dry_run=args.dry_run,
+        rebuild=args.rebuild,
         progress=not quiet and sys.stderr.isatty(),
         notice=(lambda m: None) if quiet else (lambda m: print(f"notice: {m}", file=sys.stderr)),
     )
@@ -64,8 +67,16 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
     docs = list_documents(_settings(args))
     if args.json:
-        rows = [{"id": d.doc_id, "title": d.title, "language": d.language, "chunks": len(d.chunk_ids),
-                 "source": d.source} for d in docs]
+        rows = [
+            {
+                "id": d.doc_id,
+                "title": d.title,
+                "language": d.language,
+                "chunks": len(d.chunk_ids),
+                "source": d.source,
+            }
+            for d in docs
+        ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not docs:
@@ -90,21 +101,26 @@ def cmd_sources_rm(args: argparse.Namespace) -> int:
 
 def _store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", type=Path, help="data directory (env RAG_HOME)")
-    parser.add_argument("--chroma-url", metavar="URL", help="use the Chroma server at http://HOST:PORT (env RAG_CHROMA_URL)")
+    parser.add_argument(
+        "--chroma-url", metavar="URL", help="use the Chroma server at http://HOST:PORT (env RAG_CHROMA_URL)"
+    )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="rag", description="Answer questions about your documents, with citations it has checked.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="rag",
+        description="Answer questions about your documents, with citations it has checked.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     ingest = sub.add_parser(
-        "ingest", help="chunk and embed documents into the index (incremental)",
+        "ingest",
+        help="chunk and embed documents into the index (incremental)",
         description="Chunk and embed .txt, .md, .html and .pdf files into the index. Folders are walked "
         "recursively. Only new or edited files are embedded; documents whose files were removed from a "
         "folder you ingest again are removed from the index.",
@@ -112,8 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders")
     _store_flags(ingest)
     ingest.add_argument("--dry-run", action="store_true", help="print what would be added, changed and removed")
-    ingest.add_argument("--rebuild", action="store_true",
-                        help="re-embed everything (PATHs and every source already indexed), e.g. after a model change")
+    ingest.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="re-embed everything (PATHs and every source already indexed), e.g. after a model change",
+    )
     ingest.add_argument("--embed-model", metavar="NAME", help="sentence-transformers model name or local path")
     ingest.add_argument("--chunk-size", type=int, metavar="TOKENS", help="chunk length in tiktoken tokens (160)")
     ingest.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="tokens shared by neighbours (32)")

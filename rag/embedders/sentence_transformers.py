@@ -28,7 +28,11 @@ class SentenceTransformerEmbedder:
     def __init__(self, name: str, batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.logging.disable_progress_bar()  # "Loading weights" bars are noise on every command
+        transformers.logging.set_verbosity_error()
 
         self.name = name
         self.batch_size = batch_size
@@ -39,8 +43,8 @@ class SentenceTransformerEmbedder:
                 f"embedding model {name!r} could not be loaded offline ({type(exc).__name__}); "
                 "give a local path or the bundled 'all-MiniLM-L6-v2'"
             ) from None
-        self.dim = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP] take two of the window
+        self.dim = int(self._model.get_embedding_dimension() or 0)
+        self.max_tokens = int(self._model.max_seq_length or 512) - 2  # [CLS] and [SEP] take two of the window
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model spends on `text`, special tokens excluded."""

@@ -47,10 +47,26 @@ class VectorStore(Protocol):
         """Every stored document, by id."""
         ...
 
+    def chunks(self) -> list[Chunk]:
+        """Every stored chunk, in document order."""
+        ...
+
     def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         """Store chunks with their vectors (ids already present are left as they are)."""
         ...
 
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite the metadata of stored chunks (their text and vector stay)."""
+        ...
+
     def delete(self, chunk_ids: Sequence[str]) -> None:
         """Remove chunks by id."""
+        ...
+
+    def drop(self) -> None:
+        """Delete the whole collection."""
+        ...
+
+    def rename(self, new_name: str) -> None:
+        """Give the collection another name (the old name must be free)."""
         ...

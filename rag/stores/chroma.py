@@ -32,9 +32,7 @@ def _client(settings: Settings) -> Any:
         raise SettingsError(f"chroma_url {settings.chroma_url!r} is not an http://HOST:PORT address")
     port = url.port or (443 if url.scheme == "https" else 8000)
     try:
-        return chromadb.HttpClient(
-            host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
-        )
+        return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings)
     except Exception as exc:  # chromadb raises ValueError, httpx errors or others when nothing answers
         raise StoreUnavailableError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
 
@@ -80,15 +78,27 @@ class ChromaStore:
         with _reachable(self.location):
             return int(self._collection.count())
 
-    def _metadatas(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _rows(self, include: list[str]) -> Iterator[dict[str, Any]]:
         offset = 0
         while True:
             with _reachable(self.location):
-                rows = self._collection.get(include=["metadatas"], limit=PAGE, offset=offset)
-            yield from zip(rows["ids"], rows["metadatas"] or [], strict=True)
+                rows = self._collection.get(include=include, limit=PAGE, offset=offset)
+            yield rows
             if len(rows["ids"]) < PAGE:
                 return
             offset += PAGE
+
+    def _metadatas(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for rows in self._rows(["metadatas"]):
+            yield from zip(rows["ids"], rows["metadatas"] or [], strict=True)
+
+    def chunks(self) -> list[Chunk]:
+        """Every stored chunk, rebuilt from its text and metadata, in document order."""
+        out = []
+        for rows in self._rows(["metadatas", "documents"]):
+            for row in zip(rows["ids"], rows["documents"] or [], rows["metadatas"] or [], strict=True):
+                out.append(chunk_from_metadata(*row))
+        return sorted(out, key=lambda c: (c.doc_id, c.position))
 
     def documents(self) -> dict[str, StoredDocument]:
         """Every stored document, by id."""
@@ -110,21 +120,24 @@ class ChromaStore:
 
     def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         """Store chunks with their vectors."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        nodes = [
-            TextNode(
-                id_=chunk.id,
-                text=chunk.text,
-                metadata=chunk.metadata(),
-                embedding=list(vector),
-                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
-            )
-            for chunk, vector in zip(chunks, vectors, strict=True)
-        ]
+        nodes = [_node(chunk, list(vector)) for chunk, vector in zip(chunks, vectors, strict=True)]
         with _reachable(self.location):
             ChromaVectorStore(chroma_collection=self._collection).add(nodes)
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite the metadata of stored chunks (their text and vector stay)."""
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        for start in range(0, len(chunks), PAGE):
+            batch = chunks[start : start + PAGE]
+            metadatas = [
+                {k: ("" if v is None else v) for k, v in node_to_metadata_dict(_node(c), remove_text=True).items()}
+                for c in batch
+            ]
+            with _reachable(self.location):
+                self._collection.update(ids=[c.id for c in batch], metadatas=metadatas)
 
     def delete(self, chunk_ids: Sequence[str]) -> None:
         """Remove chunks by id."""
@@ -142,6 +155,43 @@ class ChromaStore:
         """Give the collection another name (the old name must be free)."""
         with _reachable(self.location):
             self._collection.modify(name=new_name)
+
+
+def _node(chunk: Chunk, vector: list[float] | None = None) -> Any:
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    return TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        metadata=chunk.metadata(),
+        embedding=vector,
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
+    )
+
+
+def chunk_from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """The Chunk that `Chunk.metadata()` was made from."""
+    own = set(Chunk.__dataclass_fields__) | {"chunk_hash"}
+    extra = {
+        k: str(v)
+        for k, v in meta.items()
+        if k not in own and not k.startswith("_") and k not in ("document_id", "ref_doc_id")
+    }
+    return Chunk(
+        id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        position=int(meta["position"]),
+        doc_hash=str(meta["doc_hash"]),
+        n_chunks=int(meta["n_chunks"]),
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source", "")),
+        language=str(meta.get("language", "")),
+        page=int(meta.get("page", 0)),
+        extra=extra,
+    )
 
 
 @contextlib.contextmanager

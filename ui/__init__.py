@@ -1,0 +1,1 @@
+"""The Gradio chat UI: an adapter over `rag/` (arrives with its own issue)."""
