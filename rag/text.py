@@ -49,12 +49,10 @@ def tokenize(text: str) -> list[str]:
 
 # --- quantities ---------------------------------------------------------------------------------------
 
-SCALES = {
-    "thousand": 1e3, "mille": 1e3, "k": 1e3,
-    "million": 1e6, "millions": 1e6, "m": 1e6, "mn": 1e6,
-    "billion": 1e9, "billions": 1e9, "milliard": 1e9, "milliards": 1e9, "bn": 1e9, "b": 1e9,
-    "trillion": 1e12, "trillions": 1e12, "billion_fr": 1e12, "t": 1e12,
-}
+SCALES = dict.fromkeys(("thousand", "mille", "k"), 1e3)
+SCALES |= dict.fromkeys(("million", "millions", "m", "mn"), 1e6)
+SCALES |= dict.fromkeys(("billion", "billions", "milliard", "milliards", "bn", "b"), 1e9)
+SCALES |= dict.fromkeys(("trillion", "trillions", "t"), 1e12)
 NUMBER = re.compile(
     r"(?P<cur>[$€£])?\s?(?P<num>\d{1,3}(?:[ \u202f\u00a0,]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?)"
     r"(?:\s?(?P<pct>%|percent\b|pour\s?cent\b|pourcent\b))?"
