@@ -128,6 +128,8 @@ class ChromaStore:
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         """Rewrite the metadata of stored chunks (their text and vector stay)."""
+        if not chunks:
+            return
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         for start in range(0, len(chunks), PAGE):

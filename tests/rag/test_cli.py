@@ -89,3 +89,14 @@ def test_changed_settings_are_refused_with_the_way_out() -> None:
     assert result.stderr.endswith("chunk_size=160 (now 100); run `rag ingest --rebuild` to re-embed everything\n")
     rebuilt = run_cli("ingest", "--chunk-size", "100", "--rebuild", "-q")
     assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("7 documents: ")
+
+
+def test_unchanged_reingest_loads_no_model() -> None:
+    assert run_cli("ingest", "-q", str(CORPUS)).returncode == 0
+    code = (
+        "import sys; from ingest.pipeline import ingest_paths; from rag.config import load_settings; "
+        f"r = ingest_paths([{str(CORPUS)!r}], load_settings()); "
+        "print(r.added, sorted(m for m in ('torch', 'sentence_transformers', 'llama_index') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0 []"
