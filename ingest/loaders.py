@@ -18,6 +18,7 @@ import yaml
 
 from rag.chunks import content_hash
 from rag.errors import DocumentError
+from rag.text import guess_language
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 SIDECAR = ".meta.yaml"
@@ -206,49 +207,3 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, list[tuple[int, int]], dict
     if info and info.title:
         meta["title"] = str(info.title)
     return PAGE_SEPARATOR.join(parts), pages, meta
-
-
-FRENCH = {
-    "le",
-    "la",
-    "les",
-    "des",
-    "du",
-    "et",
-    "est",
-    "une",
-    "dans",
-    "pour",
-    "qui",
-    "que",
-    "pas",
-    "sur",
-    "au",
-    "avec",
-}
-ENGLISH = {
-    "the",
-    "and",
-    "is",
-    "of",
-    "to",
-    "in",
-    "that",
-    "for",
-    "with",
-    "was",
-    "on",
-    "are",
-    "by",
-    "it",
-    "as",
-    "at",
-}
-
-
-def guess_language(text: str) -> str:
-    """'fr' or 'en' by counting common function words; 'en' when unsure."""
-    words = re.findall(r"[a-zà-ÿ]+", text[:20000].lower())
-    fr = sum(w in FRENCH for w in words)
-    en = sum(w in ENGLISH for w in words)
-    return "fr" if fr > en else "en"

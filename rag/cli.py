@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.errors import RagError
+from rag.errors import EmptyQuestion, RagError
 
 EPILOG = """\
 settings come from flags, then RAG_* environment variables, then $RAG_HOME/config.toml:
@@ -27,7 +27,16 @@ exit codes: 0 ok, 1 failed or partly failed, 2 bad usage."""
 def _settings(args: argparse.Namespace) -> Any:
     from rag.config import load_settings
 
-    keys = ("home", "chroma_url", "embed_model", "chunk_size", "chunk_overlap", "max_file_mb")
+    keys = (
+        "home",
+        "chroma_url",
+        "embed_model",
+        "chunk_size",
+        "chunk_overlap",
+        "max_file_mb",
+        "llm_base_url",
+        "llm_model",
+    )
     return load_settings({k: getattr(args, k, None) for k in keys})
 
 
@@ -99,6 +108,103 @@ def cmd_sources_rm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_and_session(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    from rag.conversation import Conversation
+    from rag.engine import Engine
+
+    settings = _settings(args)
+    session = getattr(args, "session", None)
+    conversation = Conversation.load(settings.home, session) if session else Conversation()
+    return Engine(settings), conversation, settings
+
+
+def _print_result(result: Any, args: argparse.Namespace, streamed: bool) -> None:
+    from rag.render import render_answer, render_trace
+
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    if args.trace:
+        print(render_trace(result), file=sys.stderr)
+    print(render_answer(result, color=sys.stdout.isatty(), streamed=streamed))
+
+
+def _ask_once(engine: Any, question: str, conversation: Any, args: argparse.Namespace) -> Any:
+    stream = not args.json and (args.answerer or engine.settings.answerer) != "extractive"
+    on_text = (lambda piece: print(piece, end="", flush=True)) if stream else None
+    result = engine.ask(question, conversation, k=args.k, answerer=args.answerer, strict=args.strict, on_text=on_text)
+    if stream:
+        print()
+    _print_result(result, args, streamed=stream)
+    return result
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question."""
+    engine, conversation, settings = _engine_and_session(args)
+    _ask_once(engine, args.question, conversation, args)
+    if args.session:
+        conversation.save(settings.home, args.session)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation: interactive on a terminal, one question per line otherwise."""
+    engine, conversation, settings = _engine_and_session(args)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about your documents. /sources lists them, /reset starts over, /quit leaves.")
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except EOFError:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            break
+        if question == "/reset":
+            conversation.turns.clear()
+            print("(conversation cleared)")
+            continue
+        if question == "/sources":
+            cmd_sources(argparse.Namespace(**{**vars(args), "json": False}))
+            continue
+        try:
+            _ask_once(engine, question, conversation, args)
+        except RagError as exc:
+            _err(str(exc))
+        if args.session:
+            conversation.save(settings.home, args.session)
+        if interactive:
+            print()
+    return 0
+
+
+def _answer_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--k", type=int, metavar="N", help="sources to retrieve (5)")
+    parser.add_argument(
+        "--answerer",
+        choices=("extractive", "openai"),
+        help="extractive (default: offline, quotes the sources) or openai (a chat server)",
+    )
+    parser.add_argument("--strict", action="store_true", help="drop sentences the sources do not support")
+    parser.add_argument("--session", metavar="NAME", help="keep the conversation across invocations")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="print the standalone question, scores of every retrieved chunk and step timings",
+    )
+    parser.add_argument(
+        "--llm-url",
+        dest="llm_base_url",
+        metavar="URL",
+        help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (env RAG_LLM_BASE_URL)",
+    )
+    parser.add_argument("--llm-model", metavar="NAME", help="model name for the server (env RAG_LLM_MODEL)")
+
+
 def _store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", type=Path, help="data directory (env RAG_HOME)")
     parser.add_argument(
@@ -141,6 +247,22 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("-v", "--verbose", action="store_true", help="one line per document")
     ingest.set_defaults(func=cmd_ingest)
 
+    ask = sub.add_parser(
+        "ask",
+        help="answer a question, citing and checking the sources",
+        description="Answer a question in English or French. Every sentence cites its source as "
+        "[n] and is checked against it; unsupported sentences are marked.",
+    )
+    ask.add_argument("question", metavar="QUESTION")
+    _store_flags(ask)
+    _answer_flags(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="a conversation with follow-up questions (REPL, or one question per line)")
+    _store_flags(chat)
+    _answer_flags(chat)
+    chat.set_defaults(func=cmd_chat)
+
     sources = sub.add_parser("sources", help="list indexed documents; `sources rm ID` removes one")
     _store_flags(sources)
     sources.set_defaults(func=cmd_sources)
@@ -161,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except EmptyQuestion as exc:
+        _err(str(exc))
+        return 2
     except RagError as exc:
         _err(str(exc))
         return 1

@@ -42,6 +42,14 @@ class Settings(BaseModel):
     collection: str = Field("documents", min_length=3, max_length=512, description="Chroma collection name")
     max_file_mb: float = Field(20.0, gt=0, description="files larger than this are refused")
     embed_batch_size: int = Field(32, ge=1, description="chunks per embedding batch")
+    answerer: str = Field("extractive", description="extractive (offline, default) or openai (a chat server)")
+    top_k: int = Field(5, ge=1, le=50, description="sources retrieved per question")
+    llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server for --answerer openai")
+    llm_model: str = Field("local", description="model name the server expects")
+    llm_api_key: str = Field("not-needed", description="API key for the server (RAG_LLM_API_KEY)")
+    llm_context_window: int = Field(8192, ge=512, description="the model's context window in tokens")
+    llm_max_tokens: int = Field(512, ge=16, description="longest answer the model may write")
+    llm_timeout_s: float = Field(120.0, gt=0, description="seconds to wait for the server")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

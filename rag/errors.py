@@ -32,3 +32,15 @@ class IndexMismatchError(RagError):
 
 class UnknownDocumentError(RagError):
     """A document id names nothing in the index."""
+
+
+class EmptyQuestion(RagError):
+    """The question has no words (a usage error)."""
+
+
+class EmptyIndexError(RagError):
+    """Nothing has been ingested yet."""
+
+
+class AnswererError(RagError):
+    """The answerer failed: an LLM server is unreachable or answered with an error."""

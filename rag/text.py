@@ -16,7 +16,7 @@ STOPWORDS = frozenset(
     those there here what which who whom whose when where why how do does did has have had not no yes can could
     would should will shall may might must about into over after before than then so such very more most also
     just only own same other any each few all both some his her their our your my he she they we you i me him
-    them us if while during between through up down out off again further once much many old
+    them us if while during between through up down out off again further once much many
     le la les l un une des du de d et ou mais donc or ni car en dans sur sous par pour avec sans chez vers est
     sont etait etaient ete etre a ont avait avaient ce cet cette ces ca cela celui celle ceux qui que qu quoi
     dont ou quand comment pourquoi combien quel quelle quels quelles ne pas plus moins tres aussi se sa son ses
@@ -72,12 +72,64 @@ class Quantity:
     text: str
     start: int
     end: int
+    mantissa: float = 0.0  # the figure before its scale word: 14.3 in "14.3 milliards"
 
     def same(self, other: Quantity) -> bool:
-        """True when both denote the same figure (kinds may differ where a format drops the unit)."""
-        if abs(self.value - other.value) > 1e-9 * max(abs(self.value), abs(other.value), 1.0):
+        """True when both denote the same figure (kinds may differ where a format drops the unit).
+
+        A bare number also matches the mantissa of a scaled one: "65 - c'est le nombre de milliards"
+        and "de 64 a 72 milliards" write the scale once, away from the number.
+        """
+        if "number" not in (self.kind, other.kind) and self.kind != other.kind:
             return False
-        return self.kind == other.kind or "number" in (self.kind, other.kind)
+        if _close(self.value, other.value):
+            return True
+        bare, scaled = (self, other) if self.kind == "number" and self.value == self.mantissa else (other, self)
+        return bare.kind == "number" and bare.value == bare.mantissa and _close(bare.value, scaled.mantissa)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+
+
+NUMBER_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+}
+ORDINAL_WORDS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "premier": 1,
+    "premiere": 1,
+    "deuxieme": 2,
+    "seconde": 2,
+    "troisieme": 3,
+    "quatrieme": 4,
+    "cinquieme": 5,
+}
+WORD = re.compile(r"[^\W\d_]+")
 
 
 def _parse_number(raw: str) -> float:
@@ -90,7 +142,16 @@ def quantities(text: str) -> list[Quantity]:
     """Every figure in `text`: amounts with their scale, percentages, years, ordinals, plain numbers."""
     found = []
     for match in NUMBER.finditer(text):
-        value = _parse_number(match["num"])
+        before = text[max(0, match.start("num") - 24) : match.start("num")]
+        name = re.search(r"(?:^|[\s(])([A-Z][\w]*)[ -]$", before)
+        if (
+            name
+            and not match["cur"]
+            and re.fullmatch(r"\d{1,2}", match["num"])
+            and fold(name.group(1)) not in STOPWORDS | _COMMON_STARTS | _MONTH_NAMES
+        ):
+            continue  # part of a name: "Llama 4", "GPT-4", "Series 2"
+        value = mantissa = _parse_number(match["num"])
         scale = (match["scale"] or "").lower()
         if scale in ("m", "b", "t", "k") and not (match["cur"] or match["cur2"]):
             scale = ""  # a lone letter after a number is a scale only next to a currency ("$14.3B")
@@ -107,13 +168,26 @@ def quantities(text: str) -> list[Quantity]:
         else:
             kind = "number"
         end = match.end() if (match["pct"] or scale or match["cur2"] or match["ord"]) else match.end("num")
-        found.append(Quantity(value, kind, text[match.start() : end].strip(), match.start(), end))
-    return found
+        found.append(Quantity(value, kind, text[match.start() : end].strip(), match.start(), end, mantissa))
+    for match in WORD.finditer(text):
+        word = fold(match.group())
+        if word in NUMBER_WORDS:
+            number = float(NUMBER_WORDS[word])
+            found.append(Quantity(number, "number", match.group(), match.start(), match.end(), number))
+        elif word in ORDINAL_WORDS:
+            number = float(ORDINAL_WORDS[word])
+            found.append(Quantity(number, "ordinal", match.group(), match.start(), match.end(), number))
+    return sorted(found, key=lambda q: q.start)
 
 
 # --- names ----------------------------------------------------------------------------------------------
 
-NAME = re.compile(r"\b[A-Z][\w\-]*(?:\s+(?:[A-Z][\w\-]*|de|du|van|von|al))*(?:\s+[A-Z][\w\-]*)?", re.UNICODE)
+NAME = re.compile(r"\b[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*", re.UNICODE)
+TITLES = frozenset("ceo pdg cto cfo coo ia ai pib gdp according selon".split())
+_MONTH_NAMES = frozenset(
+    "january february march april may june july august september october november december "
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split()
+)
 
 
 def proper_names(sentence: str) -> list[str]:
@@ -121,11 +195,11 @@ def proper_names(sentence: str) -> list[str]:
     names = []
     for match in NAME.finditer(sentence):
         words = match.group().split()
+        while words and (fold(words[0]) in _COMMON_STARTS or fold(words[0]) in TITLES):
+            words.pop(0)
         while words and fold(words[-1]) in STOPWORDS:
             words.pop()
         if not words:
-            continue
-        if match.start() == _first_word_start(sentence) and len(words) == 1 and fold(words[0]) in _COMMON_STARTS:
             continue
         if len(words) == 1 and fold(words[0]) in STOPWORDS:
             continue
@@ -133,19 +207,88 @@ def proper_names(sentence: str) -> list[str]:
     return names
 
 
-def _first_word_start(sentence: str) -> int:
-    match = re.search(r"\w", sentence)
-    return match.start() if match else 0
-
-
 _COMMON_STARTS = frozenset(
     "the a an it its this that these those there in on at by for with from as but and or so yet after before "
     "since during while when where what which who how why both each some many most all its his her their "
     "le la les un une des ce cette ces il elle ils elles on en dans sur pour avec selon apres avant depuis "
-    "mais et ou donc si quand comme plus".split()
+    "mais et ou donc si quand comme plus fin debut mi vers environ pres combien quel quelle quels quelles qui "
+    "comment pourquoi how what who whom whose where which why did does do is are was were name est-ce".split()
 )
 
 
 def squash(text: str) -> str:
     """Folded text without spaces or punctuation, for spacing-insensitive name matching ("ScaleAI")."""
     return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
+# --- language ---------------------------------------------------------------------------------------------
+
+FRENCH = frozenset(
+    "le la les des du et est une dans pour qui que pas sur au avec quel quelle quels quelles combien quand "
+    "comment pourquoi il elle a-t-il a-t-elle est-ce ce cette ont sont son sa ses leur aux".split()
+)
+ENGLISH = frozenset(
+    "the and is of to in that for with was on are by it as at how what who when which did does do much many "
+    "he she his her its their has have were".split()
+)
+
+
+def guess_language(text: str) -> str:
+    """'fr' or 'en' by counting common function words (accents break ties); 'en' when unsure."""
+    sample = text[:20000].lower().replace("\u2019", "'")
+    words = re.findall(r"[a-zà-ÿ]+(?:-[a-zà-ÿ]+)*", sample)
+    fr = sum(w in FRENCH for w in words)
+    en = sum(w in ENGLISH for w in words)
+    if fr == en:
+        return "fr" if re.search(r"[éèêàçùâîô]|\b(?:l|d|qu)'", sample) else "en"
+    return "fr" if fr > en else "en"
+
+
+# --- a small bilingual lexicon: groups of English and French search tokens for the same idea ---------------
+
+_GROUPS = """
+pay paid paye debourse rachat acquisition cheque buy bought racheter rachete acheter
+stake part participation capital own detient possede
+percentage pourcentage percent
+old age ans
+year annee
+lose lost loss losse perte perdu
+invest investment investir investissement alloue spend spending depense budget consacre
+layoff licencie licenciement fired employee employe people personne
+rank ranked classement place rang position leaderboard
+launch launched lancement sortie sorti released release publie
+valuation valued worth valorisation valorisee evaluee valeur valait vaut
+founded founder fondee fonde creee fondateur cofondateur cofounder co-founder
+customer client
+richest fortune riche wealth
+youngest jeune billionaire milliardaire
+offer offre bonu bonus signing signature salary remuneration package
+gdp pib country pays compare comparaison comparison
+model modele
+cheating triche tricherie cheat
+billion milliard
+total cumule cumulee
+boss patron pdg ceo head dirige lead codirige directeur leader run running
+hire hired recrute recruter debauche poach debaucher
+deal transaction accord
+largest importante biggest
+second deuxieme
+third troisieme
+first premier premiere
+startup start-up
+scientist scientifique
+interim interimaire interim
+"""
+TRANSLATIONS: dict[str, set[str]] = {}
+for _line in _GROUPS.strip().splitlines():
+    _words = set(_line.split())
+    for _word in _words:
+        TRANSLATIONS.setdefault(_word, set()).update(_words - {_word})
+
+
+def expand(tokens: list[str]) -> list[str]:
+    """Tokens plus their synonyms and translations from the lexicon (search tokens, as `tokenize` makes them)."""
+    out = list(tokens)
+    for token in tokens:
+        out.extend(sorted(TRANSLATIONS.get(token, ())))
+    return out

@@ -39,6 +39,14 @@ class VectorStore(Protocol):
         """Record the settings the vectors are made with."""
         ...
 
+    def version(self) -> str:
+        """Changes whenever chunks are written or deleted."""
+        ...
+
+    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
+        """The ids of the `n` nearest chunks with their similarity, best first."""
+        ...
+
     def count(self) -> int:
         """Number of chunks stored."""
         ...

@@ -6,6 +6,7 @@ Writes go through llama-index's `ChromaVectorStore`; bookkeeping reads the raw c
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -63,15 +64,29 @@ class ChromaStore:
 
     def fingerprint(self) -> dict[str, str] | None:
         """The settings the stored vectors were made with; None for a new index."""
-        with _reachable(self.location):
-            meta = self._collection.metadata or {}
+        meta = self._metadata()
         fp = {k[len(FINGERPRINT_PREFIX) :]: str(v) for k, v in meta.items() if k.startswith(FINGERPRINT_PREFIX)}
         return fp or None
 
     def set_fingerprint(self, fingerprint: dict[str, str]) -> None:
         """Record the settings the vectors are made with."""
+        self._set_metadata({FINGERPRINT_PREFIX + k: v for k, v in fingerprint.items()})
+
+    def version(self) -> str:
+        """Changes whenever chunks are written or deleted (readers use it to refresh their caches)."""
+        return f"{self._metadata().get('version', '')}:{self.count()}"
+
+    def _touch(self) -> None:
+        self._set_metadata({"version": uuid.uuid4().hex})
+
+    def _metadata(self) -> dict[str, Any]:
+        with _reachable(self.location):  # read afresh: another process may have written since
+            return dict(self._client.get_collection(self.name).metadata or {})
+
+    def _set_metadata(self, values: dict[str, str]) -> None:
+        current = self._metadata()
         with _reachable(self.location):
-            self._collection.modify(metadata={FINGERPRINT_PREFIX + k: v for k, v in fingerprint.items()})
+            self._collection.modify(metadata={**current, **values})
 
     def count(self) -> int:
         """Number of chunks stored."""
@@ -125,6 +140,7 @@ class ChromaStore:
         nodes = [_node(chunk, list(vector)) for chunk, vector in zip(chunks, vectors, strict=True)]
         with _reachable(self.location):
             ChromaVectorStore(chroma_collection=self._collection).add(nodes)
+        self._touch()
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         """Rewrite the metadata of stored chunks (their text and vector stay)."""
@@ -140,13 +156,23 @@ class ChromaStore:
             ]
             with _reachable(self.location):
                 self._collection.update(ids=[c.id for c in batch], metadatas=metadatas)
+        self._touch()
 
     def delete(self, chunk_ids: Sequence[str]) -> None:
         """Remove chunks by id."""
         ids = list(chunk_ids)
+        if not ids:
+            return
         for start in range(0, len(ids), PAGE):
             with _reachable(self.location):
                 self._collection.delete(ids=ids[start : start + PAGE])
+        self._touch()
+
+    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
+        """The ids of the `n` nearest chunks with their cosine similarity, best first."""
+        with _reachable(self.location):
+            found = self._collection.query(query_embeddings=[list(vector)], n_results=n, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], (found["distances"] or [[]])[0], strict=True)]
 
     def drop(self) -> None:
         """Delete the whole collection."""

@@ -1,0 +1,40 @@
+"""The answerer interface."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.retrieval import Retrieved
+
+REFUSALS = {
+    "en": "I couldn't find this in the sources.",
+    "fr": "Je n'ai pas trouvé cela dans les sources.",
+}
+
+
+def refusal(language: str) -> str:
+    """The refusal sentence in the question's language."""
+    return REFUSALS.get(language, REFUSALS["en"])
+
+
+@dataclass
+class AnswerRequest:
+    """Everything an answerer may use. Source [n] is `sources[n - 1]`."""
+
+    question: str  # as the user asked it
+    standalone: str  # rewritten to stand alone (follow-ups), used for retrieval
+    language: str  # "en" or "fr": the answer's language
+    sources: Sequence[Retrieved]
+    history: Sequence[tuple[str, str]] = field(default_factory=list)  # (question, answer) turns, oldest first
+
+
+class Answerer(Protocol):
+    """Writes the answer as a stream of text pieces; every sentence should end with its [n]."""
+
+    name: str
+
+    def answer(self, request: AnswerRequest) -> Iterator[str]:
+        """Yield the answer text piece by piece (a refusal is an answer too)."""
+        ...

@@ -1,0 +1,119 @@
+"""Conversations: follow-ups rewritten to stand alone, history bounded by a token budget, sessions on disk."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.text import fold, proper_names
+
+FOLLOW_UP = re.compile(
+    r"\b(?:he|she|it|they|him|his|her|its|their|them|this|that|these|those|the same|the company|the startup"
+    r"|the year before|the previous year|the year after|the smaller one|the larger one"
+    r"|il|elle|ils|elles|lui|son|sa|ses|leur|leurs|cette|cet|celle|celui|la societe|l'entreprise|y)\b"
+    r"|^(?:and|et|what about|et pour|and for|also)\b",
+    re.IGNORECASE,
+)
+YEAR_SHIFT = [
+    (re.compile(r"year before|previous year|annee precedente|annee d'avant|l'annee avant"), -1),
+    (re.compile(r"year after|following year|next year|annee suivante|annee d'apres"), 1),
+]
+SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass
+class Turn:
+    """One question and its answer."""
+
+    question: str
+    standalone: str
+    answer: str
+    subject: list[str] = field(default_factory=list)  # names the answer was about, carried into follow-ups
+
+
+def count_tokens(text: str) -> int:
+    """Tokens as tiktoken counts them (with the BPE files llama-index ships: nothing is downloaded)."""
+    from llama_index.core.utils import get_tokenizer
+
+    return len(get_tokenizer()(text))
+
+
+@dataclass
+class Conversation:
+    """The turns so far; the oldest are dropped first when the history outgrows its token budget."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    def is_follow_up(self, question: str) -> bool:
+        """True when the question leans on an earlier turn (pronouns, 'and ...?', no names of its own)."""
+        if not self.turns:
+            return False
+        folded = fold(question)
+        return bool(FOLLOW_UP.search(folded)) or (not proper_names(question) and len(folded.split()) <= 4)
+
+    def carry_subject(self, question: str) -> str:
+        """Rewrite a follow-up for retrieval without an LLM: bring the last turn's subject along."""
+        if not self.is_follow_up(question):
+            return question
+        last = self.turns[-1]
+        folded = fold(question)
+        for pattern, delta in YEAR_SHIFT:
+            years = re.findall(r"\b(?:19|20)\d\d\b", last.standalone)
+            if pattern.search(folded) and years:
+                year = int(years[-1])
+                shifted = last.standalone.split(" (")[0].replace(str(year), str(year + delta))
+                return f"{question} ({shifted})"
+        terms: list[str] = []
+        for term in [*last.subject, *proper_names(last.standalone)]:
+            if term not in terms and fold(term) not in fold(question):
+                terms.append(term)
+        base = last.standalone.split(" (")[0]
+        return f"{question} ({'; '.join([*terms, base])})" if terms else f"{question} ({base})"
+
+    def history(self, budget_tokens: int) -> list[tuple[str, str]]:
+        """(question, answer) pairs, newest kept, fitting in `budget_tokens`."""
+        kept: list[tuple[str, str]] = []
+        used = 0
+        for turn in reversed(self.turns):
+            cost = count_tokens(turn.question) + count_tokens(turn.answer)
+            if used + cost > budget_tokens:
+                break
+            kept.insert(0, (turn.question, turn.answer))
+            used += cost
+        return kept
+
+    def add(self, turn: Turn, keep: int = 50) -> None:
+        """Append a turn (only the last `keep` are kept at all)."""
+        self.turns = [*self.turns, turn][-keep:]
+
+    # --- sessions on disk ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def path(home: Path, name: str) -> Path:
+        """Where session `name` lives. Raises RagError for a name that is not a plain word."""
+        if not SESSION_NAME.fullmatch(name):
+            raise RagError(f"session name {name!r} may hold only letters, digits, '.', '_' and '-'")
+        return home / "sessions" / f"{name}.json"
+
+    @classmethod
+    def load(cls, home: Path, name: str) -> Conversation:
+        """The saved session, or a new one."""
+        path = cls.path(home, name)
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls([Turn(**t) for t in data["turns"]])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RagError(f"{path}: not a session file ({exc}); delete it to start over") from None
+
+    def save(self, home: Path, name: str) -> None:
+        """Write the session atomically."""
+        path = self.path(home, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"turns": [asdict(t) for t in self.turns]}, ensure_ascii=False, indent=1))
+        tmp.replace(path)

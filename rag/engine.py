@@ -1,0 +1,206 @@
+"""The answer chain: question -> standalone question -> hybrid retrieval -> answer -> verification."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answerers import AnswerRequest, get_answerer, refusal
+from rag.config import Settings
+from rag.conversation import Conversation, Turn
+from rag.errors import EmptyQuestion
+from rag.retrieval import HybridRetriever, Retrieved
+from rag.text import guess_language, proper_names
+from rag.verify import ClaimCheck, split_sentences, verify_answer
+
+HISTORY_TOKENS = 1500  # conversation history handed to an LLM answerer
+
+
+@dataclass
+class Citation:
+    """A numbered source the answer cites, with the exact passage quoted."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    quote: str
+    start: int  # character offsets of `quote` in the document text
+    end: int
+    page: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """As in `--json`."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class AnswerResult:
+    """Everything about one answer; `to_json()` is the contract documented in the README."""
+
+    question: str
+    standalone_question: str
+    answer: str
+    refused: bool
+    answerer: str
+    language: str
+    citations: list[Citation]
+    sentences: list[ClaimCheck]
+    retrieved: list[Retrieved]
+    timings_ms: dict[str, float]
+    unverified_answer: str | None = None  # the answerer's text when verification replaced it
+    removed: list[str] = field(default_factory=list)  # sentences --strict took out
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON object per answer."""
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "answerer": self.answerer,
+            "language": self.language,
+            "citations": [c.to_json() for c in self.citations],
+            "sentences": [s.to_json() for s in self.sentences],
+            "retrieved": [r.to_json() for r in self.retrieved],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "unverified_answer": self.unverified_answer,
+            "removed": self.removed,
+        }
+
+
+class Engine:
+    """Owns the store, the embedder and the retriever for a process; answers questions."""
+
+    def __init__(self, settings: Settings) -> None:
+        from rag.embedders import get_embedder
+        from rag.stores import open_store
+
+        self.settings = settings
+        self.embedder = get_embedder(settings.embed_model)
+        self.retriever = HybridRetriever(open_store(settings), self.embedder)
+
+    def ask(
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        *,
+        k: int | None = None,
+        answerer: str | None = None,
+        strict: bool = False,
+        on_text: Callable[[str], None] | None = None,
+    ) -> AnswerResult:
+        """Answer one question (a follow-up of `conversation` if given), streaming text to `on_text`.
+
+        Raises EmptyQuestion, EmptyIndexError, SettingsError, or AnswererError (server unreachable).
+        """
+        started = time.perf_counter()
+        question = question.strip()
+        if not question or not any(ch.isalnum() for ch in question):
+            raise EmptyQuestion('the question is empty; usage: rag ask "QUESTION"')
+        conversation = conversation if conversation is not None else Conversation()
+        chosen = get_answerer(answerer or self.settings.answerer, self.settings)
+        language = guess_language(question)
+        standalone = self._standalone(question, conversation, chosen)
+        t0 = time.perf_counter()
+        sources = self.retriever.retrieve(standalone, k or self.settings.top_k)
+        t1 = time.perf_counter()
+        request = AnswerRequest(question, standalone, language, sources, conversation.history(HISTORY_TOKENS))
+        pieces = []
+        for piece in chosen.answer(request):
+            pieces.append(piece)
+            if on_text:
+                on_text(piece)
+        raw = "".join(pieces).strip()
+        t2 = time.perf_counter()
+        result = self._verified(raw, request, chosen.name, strict)
+        t3 = time.perf_counter()
+        result.timings_ms = {
+            "retrieve": (t1 - t0) * 1000,
+            "answer": (t2 - t1) * 1000,
+            "verify": (t3 - t2) * 1000,
+            "total": (t3 - started) * 1000,
+        }
+        subject = [] if result.refused else proper_names(result.answer.split("\n")[0])
+        conversation.add(Turn(question, standalone, result.answer, subject))
+        return result
+
+    def _standalone(self, question: str, conversation: Conversation, answerer: Any) -> str:
+        condense = getattr(answerer, "condense", None)
+        if condense is not None and conversation.is_follow_up(question):
+            return str(condense(question, conversation.history(HISTORY_TOKENS)))
+        return conversation.carry_subject(question)
+
+    def _verified(self, raw: str, request: AnswerRequest, answerer: str, strict: bool) -> AnswerResult:
+        by_number = {n: r.chunk for n, r in enumerate(request.sources, start=1)}
+        refused_text = refusal(request.language)
+        if not raw or raw == refused_text or _is_refusal(raw):
+            return AnswerResult(
+                request.question,
+                request.standalone,
+                refused_text,
+                True,
+                answerer,
+                request.language,
+                [],
+                [],
+                list(request.sources),
+                {},
+            )
+        checks = verify_answer(raw, by_number)
+        answer, removed, unverified = raw, [], None
+        if strict:
+            removed = [c.text for c in checks if not c.supported]
+            kept = [s for s, c in zip(split_sentences(raw), checks, strict=True) if c.supported]
+            checks = [c for c in checks if c.supported]
+            answer = "\n".join(kept)
+        if not any(c.supported for c in checks):
+            unverified, answer, checks = raw, refused_text, []
+        refused = answer == refused_text
+        citations = [] if refused else _citations(checks, request.sources)
+        return AnswerResult(
+            request.question,
+            request.standalone,
+            answer,
+            refused,
+            answerer,
+            request.language,
+            citations,
+            checks,
+            list(request.sources),
+            {},
+            unverified,
+            removed,
+        )
+
+
+def _is_refusal(text: str) -> bool:
+    folded = text.lower()
+    return any(p in folded for p in ("couldn't find this in the sources", "pas trouvé cela dans les sources"))
+
+
+def _citations(checks: list[ClaimCheck], sources: list[Retrieved] | Any) -> list[Citation]:
+    """One entry per cited source, quoting the passage the verification matched (or the whole chunk)."""
+    out: dict[int, Citation] = {}
+    for check in sorted(checks, key=lambda c: -len(c.evidence)):  # the fullest passage quoted for each source
+        for n in check.citations:
+            if n in out or not 1 <= n <= len(sources):
+                continue
+            chunk = sources[n - 1].chunk
+            quote = check.evidence if check.evidence and check.evidence in chunk.text else chunk.text
+            at = chunk.text.find(quote)
+            out[n] = Citation(
+                n,
+                chunk.doc_id,
+                chunk.title,
+                chunk.source,
+                chunk.id,
+                quote,
+                chunk.start + at,
+                chunk.start + at + len(quote),
+                chunk.page or None,
+            )
+    return [out[n] for n in sorted(out)]

@@ -1,0 +1,61 @@
+"""Human-readable answers for the terminal: [n] markers, unsupported sentences marked, then the sources."""
+
+from __future__ import annotations
+
+from rag.engine import AnswerResult
+
+YELLOW, DIM, RESET = "\033[33m", "\033[2m", "\033[0m"
+
+
+def _short_source(source: str) -> str:
+    from pathlib import Path
+
+    try:
+        return str(Path(source).relative_to(Path.cwd()))
+    except ValueError:
+        return source
+
+
+def render_answer(result: AnswerResult, color: bool = False, streamed: bool = False) -> str:
+    """The answer (unless it was already streamed), its unsupported sentences marked, then 'Sources'."""
+    warn = (lambda s: f"{YELLOW}{s}{RESET}") if color else (lambda s: s)
+    dim = (lambda s: f"{DIM}{s}{RESET}") if color else (lambda s: s)
+    lines: list[str] = []
+    if not streamed:
+        if result.refused or not result.sentences:
+            lines.append(result.answer)
+        for check in result.sentences:
+            marks = "".join(f"[{n}]" for n in check.citations)
+            text = f"{check.text} {marks}".strip()
+            lines.append(text if check.supported else warn(f"⚠ {text}  (unsupported: {check.reason})"))
+    else:
+        bad = [c for c in result.sentences if not c.supported]
+        if bad:
+            lines.append("")
+            lines.extend(warn(f"⚠ unsupported: {c.text}  ({c.reason})") for c in bad)
+        if result.unverified_answer:
+            lines.append(warn(f"⚠ no sentence was supported by the sources; answer withheld: {result.answer}"))
+    for text in result.removed:
+        lines.append(dim(f"(removed by --strict: {text})"))
+    if result.citations:
+        lines.append("")
+        lines.append("Sources")
+        for c in result.citations:
+            where = f"page {c.page}, " if c.page else ""
+            quote = c.quote if len(c.quote) <= 300 else c.quote[:297] + "..."
+            lines.append(f"[{c.n}] {c.title} — {_short_source(c.source)} ({where}characters {c.start}–{c.end})")
+            lines.append(dim(f"    “{quote}”"))
+    return "\n".join(lines)
+
+
+def render_trace(result: AnswerResult) -> str:
+    """What --trace prints: the standalone question, every retrieved chunk with its scores, step timings."""
+    lines = [f"standalone question: {result.standalone_question}", "retrieved:"]
+    for n, r in enumerate(result.retrieved, start=1):
+        dense = "-" if r.dense is None else f"{r.dense:.3f} (#{r.dense_rank})"
+        bm25 = "-" if r.bm25 is None else f"{r.bm25:.2f} (#{r.bm25_rank})"
+        lines.append(f"  [{n}] {r.chunk.id}  fused {r.score:.4f}  dense {dense}  bm25 {bm25}")
+        lines.append(f"      {r.chunk.text[:100]!r}")
+    timings = "  ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())
+    lines.append(f"timings: {timings}")
+    return "\n".join(lines)
