@@ -158,7 +158,7 @@ class Engine:
             checks = [c for c in checks if c.supported]
             answer = "\n".join(kept)
         if not any(c.supported for c in checks):
-            unverified, answer, checks = raw, refused_text, []
+            unverified, answer = raw, refused_text
         refused = answer == refused_text
         citations = [] if refused else _citations(checks, request.sources)
         return AnswerResult(

@@ -24,7 +24,7 @@ def render_answer(result: AnswerResult, color: bool = False, streamed: bool = Fa
     if not streamed:
         if result.refused or not result.sentences:
             lines.append(result.answer)
-        for check in result.sentences:
+        for check in [] if result.refused else result.sentences:
             marks = "".join(f"[{n}]" for n in check.citations)
             text = f"{check.text} {marks}".strip()
             lines.append(text if check.supported else warn(f"⚠ {text}  (unsupported: {check.reason})"))

@@ -13,7 +13,7 @@ from rag.chunks import Chunk
 from rag.embedders import Embedder
 from rag.errors import EmptyIndexError
 from rag.stores import VectorStore
-from rag.text import tokenize
+from rag.text import expand, tokenize
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 
@@ -76,7 +76,8 @@ class HybridRetriever:
     def bm25(self, query: str, n: int) -> list[tuple[str, float]]:
         """Chunk ids ranked by BM25 over folded FR/EN tokens (no match: empty)."""
         self._sync()
-        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict] if self._bm25 else []
+        # The question's words plus their translations: an English question finds the French article.
+        tokens = [t for t in dict.fromkeys(expand(tokenize(query))) if t in self._bm25.vocab_dict] if self._bm25 else []
         if not tokens:
             return []
         docs, scores = self._bm25.retrieve([tokens], k=min(n, len(self._order)), show_progress=False)

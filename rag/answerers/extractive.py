@@ -83,6 +83,7 @@ def _spans(kind: str, sentence: str, question: str) -> list[str]:
         return [m.group() for m in DATE.finditer(sentence)]
     if kind in ("person", "org"):
         asked = squash(question)
+        sentence = re.sub(r"\[[^\]]*\]", "", sentence)  # "[Photo: Gonzalo Fuentes/Reuters]" names no answer
         names = [n for n in proper_names(sentence) if squash(n) not in asked and not re.fullmatch(r"[A-Z]{2,4}", n)]
         if kind == "person":
             names = [n for n in names if _looks_like_person(n)]
@@ -151,7 +152,7 @@ def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
         spans.sort(key=lambda span: _distance(span, sentence, expanded, names))
         lexical = _lexical(content, expanded, sentence)
         named = sum(n in window for n in names) / len(names) if names else 1.0
-        score = 0.6 * lexical + 0.3 * named + 0.1 / (position + 1)
+        score = 0.6 * lexical + 0.6 * named + 0.1 / (position + 1)
         if figures:
             found = quantities(sentence)
             score += 0.3 * sum(any(f.same(q) for q in found) for f in figures) / len(figures)

@@ -1,0 +1,140 @@
+"""The answer chain end to end on the real corpus: real Chroma, real model, extractive answerer."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ingest.loaders import load_file
+from ingest.pipeline import ingest_paths
+from rag.config import Settings, load_settings
+from rag.conversation import Conversation
+from rag.engine import Engine
+from rag.errors import EmptyIndexError, EmptyQuestion
+from tests.conftest import CORPUS, run_cli
+
+
+@pytest.fixture(scope="module")
+def corpus_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("engine-home")
+    ingest_paths([CORPUS], load_settings({"home": home}, environ={}))
+    return home
+
+
+@pytest.fixture(scope="module")
+def engine(corpus_home: Path) -> Engine:
+    return Engine(load_settings({"home": corpus_home}, environ={}))
+
+
+def test_scaleai_question_in_english(engine: Engine) -> None:
+    result = engine.ask("How much did Meta pay for ScaleAI?")
+    assert not result.refused
+    first_line = result.answer.splitlines()[0]
+    assert first_line.startswith("$14.3 billion [")
+    assert all(s.supported for s in result.sentences)
+    cited = result.citations[0]
+    document = load_file(Path(cited.source), 10**7).text  # the body, front matter excluded
+    assert document[cited.start : cited.end] == cited.quote
+    assert "14.3" in cited.quote
+
+
+def test_scaleai_question_in_french(engine: Engine) -> None:
+    result = engine.ask("Combien Meta a-t-il payé pour ScaleAI ?")
+    assert result.language == "fr" and not result.refused
+    assert result.answer.splitlines()[0].startswith("14,3 milliards de dollars [")
+
+
+def test_follow_up_carries_the_subject(engine: Engine) -> None:
+    conversation = Conversation()
+    first = engine.ask("Who founded ScaleAI?", conversation)
+    assert first.answer.splitlines()[0].startswith("Alexandr Wang [")
+    result = engine.ask("How old is he?", conversation)
+    assert "Alexandr Wang" in result.standalone_question
+    age = re.match(r"(25|28) years old \[\d\]$", result.answer.splitlines()[0])
+    assert age and age.group(1) in result.citations[0].quote
+
+
+@pytest.mark.parametrize("question", ["What is the capital of Australia?", "Quelle est la capitale du Canada ?"])
+def test_general_knowledge_is_refused(engine: Engine, question: str) -> None:
+    result = engine.ask(question)
+    assert result.refused
+    assert result.answer in ("I couldn't find this in the sources.", "Je n'ai pas trouvé cela dans les sources.")
+    assert result.citations == [] and result.sentences == []
+
+
+def test_json_contract(corpus_home: Path) -> None:
+    out = run_cli("ask", "--json", "How much did Meta pay for ScaleAI?", env={"RAG_HOME": str(corpus_home)})
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) >= {
+        "question",
+        "standalone_question",
+        "answer",
+        "refused",
+        "answerer",
+        "citations",
+        "sentences",
+        "timings_ms",
+    }
+    assert data["answerer"] == "extractive" and data["refused"] is False
+    assert set(data["citations"][0]) == {"n", "doc_id", "title", "source", "chunk_id", "quote", "start", "end", "page"}
+    assert set(data["sentences"][0]) >= {"text", "citations", "supported", "reason"}
+    assert set(data["timings_ms"]) == {"retrieve", "answer", "verify", "total"}
+    assert all(isinstance(v, float) and v >= 0 for v in data["timings_ms"].values())
+
+
+def test_human_output_lists_sources(corpus_home: Path) -> None:
+    out = run_cli("ask", "--trace", "Quel âge a Mark Zuckerberg ?", env={"RAG_HOME": str(corpus_home)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].startswith("41 ans [")
+    assert "\nSources\n[" in out.stdout
+    assert out.stderr.startswith("standalone question: Quel âge a Mark Zuckerberg ?\nretrieved:\n  [1] ")
+    assert "timings: retrieve " in out.stderr
+
+
+def test_session_keeps_the_conversation(corpus_home: Path, tmp_path: Path) -> None:
+    env = {"RAG_HOME": str(corpus_home)}
+    assert run_cli("ask", "--session", "t1", "Who founded ScaleAI?", env=env).returncode == 0
+    out = run_cli("ask", "--session", "t1", "--json", "How old is he?", env=env)
+    assert "Alexandr Wang" in json.loads(out.stdout)["standalone_question"]
+
+
+def test_chat_reads_one_question_per_line(corpus_home: Path) -> None:
+    import subprocess
+    import sys
+
+    rag = Path(sys.executable).with_name("rag")
+    out = subprocess.run(
+        [str(rag), "chat", "--json"],
+        input="Who founded ScaleAI?\nHow old is he?\n",
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "RAG_HOME": str(corpus_home)},
+        timeout=300,
+    )
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(lines) == 2 and "Alexandr Wang" in lines[1]["standalone_question"]
+    assert re.match(r"(25|28) years old \[", lines[1]["answer"])
+
+
+def test_empty_question_and_empty_index(settings: Settings) -> None:
+    engine = Engine(settings)
+    with pytest.raises(EmptyQuestion):
+        engine.ask("  ?  ")
+    with pytest.raises(EmptyIndexError, match=r"^the index is empty; add documents with `rag ingest PATH`"):
+        engine.ask("How much did Meta pay for ScaleAI?")
+    out = run_cli("ask", "")
+    assert (out.returncode, out.stderr) == (2, 'error: the question is empty; usage: rag ask "QUESTION"\n')
+
+
+def test_bm25_follows_new_ingests(settings: Settings, tmp_path: Path) -> None:
+    doc = tmp_path / "note.md"
+    doc.write_text("---\nid: note\n---\nThe zorblax project cost exactly 77 million dollars in 2021.\n")
+    ingest_paths([CORPUS / "related" / "finland-gdp.md"], settings)
+    engine = Engine(settings)
+    assert engine.retriever.bm25("zorblax", 5) == []
+    ingest_paths([doc], settings)  # written after the engine was built: BM25 must see it
+    assert [hit[0].split(":")[0] for hit in engine.retriever.bm25("zorblax", 5)] == ["note"]
+    result = engine.ask("How much did the zorblax project cost?")
+    assert result.answer.splitlines()[0].startswith("$77 million [")
