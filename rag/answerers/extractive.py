@@ -19,7 +19,7 @@ from rag.verify import split_sentences
 # Question types. The leading interrogative decides first; keywords decide the rest.
 LEADING: list[tuple[str, str]] = [
     ("age", r"^(?:how old|quel age|a quel age)\b"),
-    ("count", r"^(?:how many (?!billion|million|dollar)|combien de (?!dollars|milliards|millions))"),
+    ("count", r"^(?:how many (?!billion|million|dollar)|combien d(?:e |')(?!dollars|milliards|millions))"),
     ("amount", r"^(?:how much|how many (?:billion|million|dollar)|combien)\b"),
     ("date", r"^(?:when|quand|in what year|what year|which year|en quelle annee|quelle annee|quel mois)\b"),
     ("person", r"^(?:who|qui|quel (?:cofondateur|fondateur|patron|dirigeant))\b"),
@@ -111,7 +111,16 @@ def _looks_like_person(name: str) -> bool:
     )
 
 
-def _distance(span: str, sentence: str, expanded: set[str], names: list[str]) -> int:
+def _name_forms(name: str) -> list[str]:
+    """A name as it may appear: squashed, and as an acronym ('Meta Superintelligence Labs' -> 'msl')."""
+    words = name.split()
+    forms = [squash(name)]
+    if len(words) >= 2:
+        forms.append("".join(w[0] for w in words).lower())
+    return forms
+
+
+def _distance(span: str, sentence: str, expanded: set[str], names: list[list[str]]) -> int:
     """Characters between a span and the nearest word of the question in the sentence."""
     at = sentence.find(span)
     anchors = [
@@ -134,7 +143,7 @@ def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
     own = request.standalone.split(" (")[0]
     question_tokens = list(dict.fromkeys(tokenize(request.standalone)))
     expanded = set(expand(question_tokens))
-    names = [squash(n) for n in proper_names(request.standalone) if len(n) > 2]
+    names = [_name_forms(n) for n in proper_names(request.standalone) if len(n) > 2]
     name_tokens = set(tokenize(" ".join(proper_names(request.standalone))))
     content = [t for t in question_tokens if t not in name_tokens and not t[0].isdigit()] or question_tokens
     figures = [q for q in quantities(own) if q.kind != "year"]
@@ -144,14 +153,14 @@ def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
         previous = ""
         for sentence in split_sentences(source.chunk.text):
             if not sentence.startswith("#"):
-                sentences.append((position, sentence, squash(previous + sentence)))
+                sentences.append((position, sentence, squash(f"{source.chunk.title} {previous} {sentence}")))
             previous = sentence
     out = []
     for position, sentence, window in sentences:
         spans = _spans(kind, sentence, own)
         spans.sort(key=lambda span: _distance(span, sentence, expanded, names))
         lexical = _lexical(content, expanded, sentence)
-        named = sum(n in window for n in names) / len(names) if names else 1.0
+        named = sum(any(form in window for form in forms) for forms in names) / len(names) if names else 1.0
         score = 0.6 * lexical + 0.6 * named + 0.1 / (position + 1)
         if figures:
             found = quantities(sentence)
@@ -221,6 +230,8 @@ class ExtractiveAnswerer:
             return refusal(request.language)
         if ranked[0].named < (1.0 if len(proper_names(request.standalone.split(" (")[0])) <= 1 else 0.5):
             return refusal(request.language)
+        if ranked[0].lexical == 0 and kind != "description":
+            return refusal(request.language)  # right kind of figure, but nothing of what was asked about
         best = ranked[0]
         lines = []
         if best.span:
