@@ -254,13 +254,13 @@ old age ans
 year annee
 lose lost loss losse perte perdu
 invest investment investir investissement alloue spend spending depense budget consacre
-layoff licencie licenciement fired employee employe people personne
+layoff licencie licenciement fired let employee employe people personne staff
 rank ranked classement place rang position leaderboard
 launch launched lancement sortie sorti released release publie
 valuation valued worth valorisation valorisee evaluee valeur valait vaut
 founded founder fondee fonde creee fondateur cofondateur cofounder co-founder
 customer client
-richest fortune riche wealth
+richest fortune riche wealth world mondiale mondial monde
 youngest jeune billionaire milliardaire
 offer offre bonu bonus signing signature salary remuneration package
 gdp pib country pays compare comparaison comparison

@@ -111,6 +111,19 @@ def _looks_like_person(name: str) -> bool:
     )
 
 
+def _range_end(sentence: str, span: str, kind: str, question: str) -> str:
+    """The other end of a range that starts at `span` ("$60 billion to $65 billion"), or ""."""
+    at = sentence.find(span)
+    if at < 0 or kind not in ("amount", "count", "percent"):
+        return ""
+    rest = sentence[at + len(span) :]
+    match = re.match(r"\s*(?:to|and|-|–|à|et)\s*", rest)
+    if not match:
+        return ""
+    following = [s for s in _spans(kind, rest[match.end() :], question) if rest[match.end() :].startswith(s)]
+    return following[0] if following else ""
+
+
 def _name_forms(name: str) -> list[str]:
     """A name as it may appear: squashed, and as an acronym ('Meta Superintelligence Labs' -> 'msl')."""
     words = name.split()
@@ -153,13 +166,16 @@ def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
         previous = ""
         for sentence in split_sentences(source.chunk.text):
             if not sentence.startswith("#"):
-                sentences.append((position, sentence, squash(f"{source.chunk.title} {previous} {sentence}")))
+                sentences.append((position, sentence, previous, squash(f"{source.chunk.title} {previous} {sentence}")))
             previous = sentence
     out = []
-    for position, sentence, window in sentences:
+    for position, sentence, previous, window in sentences:
         spans = _spans(kind, sentence, own)
         spans.sort(key=lambda span: _distance(span, sentence, expanded, names))
-        lexical = _lexical(content, expanded, sentence)
+        # A list item ("- 2023: $16.12 billion") takes its meaning from the line that introduces it.
+        lexical = max(
+            _lexical(content, expanded, sentence), 0.7 * _lexical(content, expanded, f"{previous} {sentence}")
+        )
         named = sum(any(form in window for form in forms) for forms in names) / len(names) if names else 1.0
         score = 0.6 * lexical + 0.6 * named + 0.1 / (position + 1)
         if figures:
@@ -167,7 +183,7 @@ def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
             score += 0.3 * sum(any(f.same(q) for q in found) for f in figures) / len(figures)
         if years:
             found_years = {q.value for q in quantities(sentence) if q.kind == "year"}
-            score += 0.2 * sum(y.value in found_years for y in years) / len(years)
+            score += 0.4 * sum(y.value in found_years for y in years) / len(years) - 0.2
         if kind not in ("description", "yesno"):
             score += 0.2 if spans else -0.3
         out.append(Candidate(position + 1, sentence, score, spans[0] if spans else "", lexical, named))
@@ -235,6 +251,11 @@ class ExtractiveAnswerer:
         best = ranked[0]
         lines = []
         if best.span:
-            lines.append(f"{render_span(best.span, kind, request.language, best.text)} [{best.n}]")
+            answer = render_span(best.span, kind, request.language, best.text)
+            second = _range_end(best.text, best.span, kind, request.standalone)
+            if second:
+                joiner = " to " if request.language == "en" else " à "
+                answer += joiner + render_span(second, kind, request.language, best.text)
+            lines.append(f"{answer} [{best.n}]")
         lines.append(f"« {best.text.strip()} » [{best.n}]")
         return "\n".join(lines)
