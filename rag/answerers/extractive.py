@@ -51,7 +51,7 @@ MONTH_WORDS = (
     "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre"
 )
 DATE = re.compile(rf"(?:\b\d{{1,2}}(?:er)?\s)?\b(?:{MONTH_WORDS})\b(?:\s\d{{4}})?|\b(?:19|20)\d\d\b", re.IGNORECASE)
-MIN_SCORE = 0.30  # below this the best sentence does not answer the question: refuse (calibrated on eval/gold)
+MIN_SCORE = 1.0  # below this the best sentence does not answer the question: refuse (calibrated on eval/gold)
 
 
 def question_type(question: str) -> str:
