@@ -59,4 +59,4 @@ def test_labelled_claim_set_balanced_accuracy() -> None:
     confusion = Counter((r["label"], check_claim(r["claim"], r["context"])[0]) for r in rows)
     labels = (SUPPORTED, UNSUPPORTED, CONTRADICTED)
     recalls = [confusion[(lab, lab)] / sum(confusion[(lab, v)] for v in labels) for lab in labels]
-    assert sum(recalls) / 3 >= 0.80
+    assert sum(recalls) / 3 >= 0.85  # measured 0.857
