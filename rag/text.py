@@ -212,7 +212,7 @@ _COMMON_STARTS = frozenset(
     "since during while when where what which who how why both each some many most all its his her their "
     "le la les un une des ce cette ces il elle ils elles on en dans sur pour avec selon apres avant depuis "
     "mais et ou donc si quand comme plus fin debut mi vers environ pres combien quel quelle quels quelles qui "
-    "comment pourquoi how what who whom whose where which why did does do is are was were name est-ce".split()
+    "comment pourquoi how what who whom whose where which why did does do is are was were name est-ce another".split()
 )
 
 

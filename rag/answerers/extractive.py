@@ -111,6 +111,23 @@ def _looks_like_person(name: str) -> bool:
     )
 
 
+def _disagreeing(best: Candidate, ranked: list[Candidate], request: AnswerRequest) -> Candidate | None:
+    """A close runner-up from another document giving a different figure for the same question, if any.
+
+    Sources disagree (the article says Llama 4 ranked 24th; LMArena's own board said 32nd): show both.
+    """
+    doc = request.sources[best.n - 1].chunk.doc_id
+    for other in ranked[1:6]:
+        if other.score < best.score - 0.15 or other.named < best.named or not other.span:
+            continue
+        if request.sources[other.n - 1].chunk.doc_id == doc:
+            continue
+        mine, theirs = quantities(best.span), quantities(other.span)
+        if mine and theirs and not mine[0].same(theirs[0]) and mine[0].kind == theirs[0].kind:
+            return other
+    return None
+
+
 def _range_end(sentence: str, span: str, kind: str, question: str) -> str:
     """The other end of a range that starts at `span` ("$60 billion to $65 billion"), or ""."""
     at = sentence.find(span)
@@ -258,4 +275,9 @@ class ExtractiveAnswerer:
                 answer += joiner + render_span(second, kind, request.language, best.text)
             lines.append(f"{answer} [{best.n}]")
         lines.append(f"« {best.text.strip()} » [{best.n}]")
+        other = _disagreeing(best, ranked, request)
+        if other is not None:
+            lead = "Another source gives" if request.language == "en" else "Une autre source indique"
+            lines.append(f"{lead} {render_span(other.span, kind, request.language, other.text)} [{other.n}]")
+            lines.append(f"« {other.text.strip()} » [{other.n}]")
         return "\n".join(lines)

@@ -138,3 +138,12 @@ def test_bm25_follows_new_ingests(settings: Settings, tmp_path: Path) -> None:
     assert [hit[0].split(":")[0] for hit in engine.retriever.bm25("zorblax", 5)] == ["note"]
     result = engine.ask("How much did the zorblax project cost?")
     assert result.answer.splitlines()[0].startswith("$77 million [")
+
+
+def test_sources_that_disagree_are_both_shown(engine: Engine) -> None:
+    result = engine.ask("What was the GDP of Finland in 2023?")
+    lines = result.answer.splitlines()
+    assert lines[0] == "$302 billion [1]"
+    assert lines[2].startswith("Another source gives $295 billion [")
+    assert all(s.supported for s in result.sentences)
+    assert {c.doc_id for c in result.citations} == {"finland-gdp", "meta-ai-spending"}
