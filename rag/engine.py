@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.answerers import AnswerRequest, get_answerer, refusal
+from rag.answerers import Answerer, AnswerRequest, get_answerer, refusal
 from rag.config import Settings
 from rag.conversation import Conversation, Turn
 from rag.errors import EmptyQuestion
@@ -82,6 +82,7 @@ class Engine:
         self.settings = settings
         self.embedder = get_embedder(settings.embed_model)
         self.retriever = HybridRetriever(open_store(settings), self.embedder)
+        self._answerers: dict[str, Answerer] = {}
 
     def ask(
         self,
@@ -102,7 +103,10 @@ class Engine:
         if not question or not any(ch.isalnum() for ch in question):
             raise EmptyQuestion('the question is empty; usage: rag ask "QUESTION"')
         conversation = conversation if conversation is not None else Conversation()
-        chosen = get_answerer(answerer or self.settings.answerer, self.settings)
+        name = answerer or self.settings.answerer
+        if name not in self._answerers:  # one client per answerer for the engine's life
+            self._answerers[name] = get_answerer(name, self.settings)
+        chosen = self._answerers[name]
         language = guess_language(question)
         standalone = self._standalone(question, conversation, chosen)
         t0 = time.perf_counter()
@@ -182,7 +186,7 @@ def _is_refusal(text: str) -> bool:
     return any(p in folded for p in ("couldn't find this in the sources", "pas trouvé cela dans les sources"))
 
 
-def _citations(checks: list[ClaimCheck], sources: list[Retrieved] | Any) -> list[Citation]:
+def _citations(checks: list[ClaimCheck], sources: Sequence[Retrieved]) -> list[Citation]:
     """One entry per cited source, quoting the passage the verification matched (or the whole chunk)."""
     out: dict[int, Citation] = {}
     for check in sorted(checks, key=lambda c: -len(c.evidence)):  # the fullest passage quoted for each source
