@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 STOPWORDS = frozenset(
@@ -284,6 +285,13 @@ for _line in _GROUPS.strip().splitlines():
     _words = set(_line.split())
     for _word in _words:
         TRANSLATIONS.setdefault(_word, set()).update(_words - {_word})
+
+
+def word_overlap(words: Collection[str], text: str) -> float:
+    """Share of `words` (search tokens) found in `text`, directly or through the lexicon's translations."""
+    tokens = set(tokenize(text))
+    hits = sum(1 for t in words if t in tokens or TRANSLATIONS.get(t, set()) & tokens)
+    return hits / len(words) if words else 0.0
 
 
 def expand(tokens: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.chunks import Chunk
-from rag.text import TRANSLATIONS, Quantity, fold, proper_names, quantities, squash, tokenize
+from rag.text import Quantity, fold, proper_names, quantities, squash, tokenize, word_overlap
 
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -131,28 +131,22 @@ def _near_miss(claimed: Quantity, found: Sequence[Quantity]) -> Quantity | None:
 def _best_sentence(claim_tokens: set[str], evidence: str) -> tuple[float, str]:
     best = (0.0, "")
     for sentence in split_sentences(evidence):
-        overlap = _overlap(claim_tokens, sentence)
+        overlap = word_overlap(claim_tokens, sentence)
         if overlap > best[0]:
             best = (overlap, sentence)
     return best
 
 
-def _overlap(claim_tokens: set[str], sentence: str) -> float:
-    """Share of the claim's words (or their translations) found in a sentence."""
-    tokens = set(tokenize(sentence))
-    hits = sum(1 for t in claim_tokens if t in tokens or TRANSLATIONS.get(t, set()) & tokens)
-    return hits / len(claim_tokens) if claim_tokens else 0.0
-
-
-def _conflict(text: str, claimed: list[Quantity], evidence: str) -> tuple[Quantity, Quantity] | None:
+def _conflict(
+    text: str, claimed: list[Quantity], evidence: str, found: list[Quantity]
+) -> tuple[Quantity, Quantity] | None:
     """A figure of the claim that the evidence states differently, in a sentence about the same thing."""
     words = {t for t in tokenize(text) if not t[0].isdigit()}
-    found = quantities(evidence)
     for q in claimed:
         if any(q.same(f) for f in found):
             continue
         near = _near_miss(q, found)
-        if near is not None and _overlap(words, _around(evidence, near)) >= 0.3:
+        if near is not None and word_overlap(words, _around(evidence, near)) >= 0.3:
             return q, near
     return None
 
@@ -167,8 +161,9 @@ def check_claim(claim: str, evidence: str) -> tuple[str, str, str]:
     claim_tokens = set(tokenize(text))
     overlap, sentence = _best_sentence(claim_tokens, evidence)
     claimed = quantities(text)
+    found = quantities(evidence)
     # A figure stated differently in a sentence about the same thing is a contradiction, whatever else differs.
-    conflict = _conflict(text, claimed, evidence)
+    conflict = _conflict(text, claimed, evidence, found)
     if conflict:
         q, near = conflict
         return CONTRADICTED, f"{q.text!r} conflicts with {near.text!r} in the source", _around(evidence, near)
@@ -178,7 +173,6 @@ def check_claim(claim: str, evidence: str) -> tuple[str, str, str]:
     for name in names:
         if squash(name) not in squashed and fold(name) not in MONTH_OF:
             return UNSUPPORTED, f"{name!r} is not in the cited source", sentence
-    found = quantities(evidence)
     for q in claimed:
         if not any(q.same(f) for f in found):
             return UNSUPPORTED, f"{q.text!r} is not in the cited source", sentence

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.answerers.base import AnswerRequest, refusal
-from rag.text import TRANSLATIONS, Quantity, expand, fold, proper_names, quantities, squash, tokenize
+from rag.text import Quantity, expand, fold, proper_names, quantities, squash, tokenize, word_overlap
 from rag.verify import split_sentences
 
 # Question types. The leading interrogative decides first; keywords decide the rest.
@@ -161,13 +161,6 @@ def _distance(span: str, sentence: str, expanded: set[str], names: list[list[str
     return min((abs(a - at) for a in anchors), default=10_000)
 
 
-def _lexical(question_tokens: list[str], expanded: set[str], sentence: str) -> float:
-    """Share of the question's words (or their translations) found in the sentence."""
-    tokens = set(tokenize(sentence))
-    hits = sum(1 for t in question_tokens if t in tokens or TRANSLATIONS.get(t, set()) & tokens)
-    return hits / max(len(question_tokens), 1)
-
-
 def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
     """Every sentence of every source, scored against the question, with its answer span."""
     own = request.standalone.split(" (")[0]
@@ -190,9 +183,7 @@ def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
         spans = _spans(kind, sentence, own)
         spans.sort(key=lambda span: _distance(span, sentence, expanded, names))
         # A list item ("- 2023: $16.12 billion") takes its meaning from the line that introduces it.
-        lexical = max(
-            _lexical(content, expanded, sentence), 0.7 * _lexical(content, expanded, f"{previous} {sentence}")
-        )
+        lexical = max(word_overlap(content, sentence), 0.7 * word_overlap(content, f"{previous} {sentence}"))
         named = sum(any(form in window for form in forms) for forms in names) / len(names) if names else 1.0
         score = 0.6 * lexical + 0.6 * named + 0.1 / (position + 1)
         if figures:
