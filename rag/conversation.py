@@ -13,7 +13,8 @@ from rag.text import fold, proper_names
 FOLLOW_UP = re.compile(
     r"\b(?:he|she|it|they|him|his|her|its|their|them|this|that|these|those|the same|the company|the startup"
     r"|the year before|the previous year|the year after|the smaller one|the larger one"
-    r"|il|elle|ils|elles|lui|son|sa|ses|leur|leurs|cette|cet|celle|celui|la societe|l'entreprise|y)\b"
+    r"|il|elle|ils|elles|lui|son|sa|ses|leur|leurs|cette|cet|celle|celui|la societe|l'entreprise|y"
+    r"|en (?:est|etait|sont|a|ont|devient|fut))\b"
     r"|^(?:and|et|what about|et pour|and for|also)\b",
     re.IGNORECASE,
 )

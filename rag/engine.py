@@ -112,7 +112,8 @@ class Engine:
         t0 = time.perf_counter()
         sources = self.retriever.retrieve(standalone, k or self.settings.top_k)
         t1 = time.perf_counter()
-        request = AnswerRequest(question, standalone, language, sources, conversation.history(HISTORY_TOKENS))
+        before = {r.chunk.id: self.retriever.text_before(r.chunk) for r in sources}
+        request = AnswerRequest(question, standalone, language, sources, conversation.history(HISTORY_TOKENS), before)
         pieces = []
         for piece in chosen.answer(request):
             pieces.append(piece)

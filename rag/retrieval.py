@@ -13,7 +13,7 @@ from rag.chunks import Chunk
 from rag.embedders import Embedder
 from rag.errors import EmptyIndexError
 from rag.stores import VectorStore
-from rag.text import expand, tokenize
+from rag.text import expand, guess_language, tokenize
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 
@@ -52,6 +52,7 @@ class HybridRetriever:
         self._chunks: dict[str, Chunk] = {}
         self._order: list[str] = []
         self._bm25: Any = None
+        self._at: dict[tuple[str, int], Chunk] = {}  # (doc id, position) -> chunk
 
     def chunks(self) -> dict[str, Chunk]:
         """Every indexed chunk by id, refreshed if the store changed."""
@@ -67,11 +68,20 @@ class HybridRetriever:
         chunks = self.store.chunks()
         self._chunks = {c.id: c for c in chunks}
         self._order = [c.id for c in chunks]
+        self._at = {(c.doc_id, c.position): c for c in chunks}
         self._bm25 = None
         if chunks:
             self._bm25 = bm25s.BM25()
             self._bm25.index([tokenize(f"{c.title}\n{c.text}") or ["_"] for c in chunks], show_progress=False)
         self._version = version
+
+    def text_before(self, chunk: Chunk, chars: int = 1200) -> str:
+        """Up to `chars` characters of the document just before `chunk` (from its predecessor), or ""."""
+        self._sync()
+        previous = self._at.get((chunk.doc_id, chunk.position - 1))
+        if previous is None or previous.start >= chunk.start:
+            return ""
+        return previous.text[: chunk.start - previous.start][-chars:]
 
     def bm25(self, query: str, n: int) -> list[tuple[str, float]]:
         """Chunk ids ranked by BM25 over folded FR/EN tokens (no match: empty)."""
@@ -96,8 +106,14 @@ class HybridRetriever:
         for rank, (chunk_id, sim) in enumerate(self.dense(query, candidates), start=1):
             if chunk_id in self._chunks:
                 found[chunk_id] = Retrieved(self._chunks[chunk_id], 1 / (RRF_K + rank), sim, rank)
+        language = guess_language(query)
         for rank, (chunk_id, score) in enumerate(self.bm25(query, candidates), start=1):
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
-            hit.score += 1 / (RRF_K + rank)
             hit.bm25, hit.bm25_rank = score, rank
+            if hit.chunk.language and hit.chunk.language != language:
+                # The embedding model is English-only: across languages its rank is noise, so BM25 (which
+                # reaches the other language through the lexicon) speaks for both.
+                hit.score = 2 / (RRF_K + rank)
+            else:
+                hit.score += 1 / (RRF_K + rank)
         return sorted(found.values(), key=lambda r: (-r.score, r.chunk.id))[:k]

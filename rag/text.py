@@ -149,6 +149,7 @@ def quantities(text: str) -> list[Quantity]:
             name
             and not match["cur"]
             and re.fullmatch(r"\d{1,2}", match["num"])
+            and not match["ord"]
             and fold(name.group(1)) not in STOPWORDS | _COMMON_STARTS | _MONTH_NAMES
         ):
             continue  # part of a name: "Llama 4", "GPT-4", "Series 2"
@@ -204,6 +205,8 @@ def proper_names(sentence: str) -> list[str]:
             continue
         if len(words) == 1 and fold(words[0]) in STOPWORDS:
             continue
+        if len(words) == 1 and match.start() == 0 and re.search(r"(?:ly|ment)$", words[0]):
+            continue  # "Roughly how much ...", "Actuellement, ..."
         names.append(" ".join(words))
     return names
 
@@ -248,49 +251,89 @@ def guess_language(text: str) -> str:
 # --- a small bilingual lexicon: groups of English and French search tokens for the same idea ---------------
 
 _GROUPS = """
-pay paid paye debourse rachat acquisition cheque buy bought racheter rachete acheter
-stake part participation capital own detient possede
+pay paid paye debourse rachat acquisition cheque buy bought racheter rachete acheter purchase
+stake part participation capital own owning detient possede share
 percentage pourcentage percent
 old age ans
-year annee
-lose lost loss losse perte perdu
-invest investment investir investissement alloue spend spending depense budget consacre
-layoff licencie licenciement fired let employee employe people personne staff
-rank ranked classement place rang position leaderboard
-launch launched lancement sortie sorti released release publie
+year annee an
+month moi
+lose lost loss losse perte perdu deficit
+invest investment investir investissement alloue spend spending depense budget consacre pour poured
+capex capital expenditure expenditures depenses investissement
+layoff licencie licenciement fired let employee employe people personne staff worker salarie job emploi
+rank ranked classement place rang position leaderboard sit sat
+launch launched lancement sortie sorti released release publie shipped ship
 valuation valued worth valorisation valorisee evaluee valeur valait vaut
 founded founder fondee fonde creee fondateur cofondateur cofounder co-founder
+created create creation creer cree
 customer client
 richest fortune riche wealth world mondiale mondial monde
 youngest jeune billionaire milliardaire
-offer offre bonu bonus signing signature salary remuneration package
-gdp pib country pays compare comparaison comparison
+offer offre bonu bonus signing signature salary remuneration package pay
+gdp pib country pays compare comparaison comparison output production economy economie
 model modele
-cheating triche tricherie cheat
+cheating triche tricherie cheat accusation accused
 billion milliard
-total cumule cumulee
-boss patron pdg ceo head dirige lead codirige directeur leader run running
-hire hired recrute recruter debauche poach debaucher
-deal transaction accord
-largest importante biggest
+million million
+total cumule cumulee cumulative together
+boss patron pdg ceo head dirige lead codirige directeur leader run running chief chef
+hire hired recrute recruter debauche poach debaucher recruit lure attirer
+deal transaction accord operation
+largest importante biggest plus grande
 second deuxieme
 third troisieme
 first premier premiere
-startup start-up
+startup start-up entreprise company societe firme firm
 scientist scientifique
 interim interimaire interim
+revenue sales chiffre affaire turnover
+profit benefice earning
+growth croissance grew grow augmente augmentation hausse rise rose
+decline recul recule baisse contracted contraction shrank fell fall diminue
+forecast prevision guidance outlook perspective expected prevoit
+raised relevee releve increased augmentee
+research recherche researcher chercheur
+division unit branche pole
+parameter parametre
+context contexte window fenetre
+expert experts
+board conseil
+market marche
+price prix
+announced annonce
+quarter trimestre
+end fin
+start debut beginning far
+before avant previou previously precedemment earlier
+after apre
+worked working work travaille travaillait employed
+join joined joining rejoint rejoindre entrer entre arrive
+before earlier avant auparavant
 """
 TRANSLATIONS: dict[str, set[str]] = {}
 for _line in _GROUPS.strip().splitlines():
-    _words = set(_line.split())
+    _words = {t for w in _line.split() for t in (tokenize(w) or [w])}
     for _word in _words:
         TRANSLATIONS.setdefault(_word, set()).update(_words - {_word})
 
 
+def same_word(a: str, b: str) -> bool:
+    """Folded words equal up to a plural or a long shared stem ('gpu'/'gpus', 'finland'/'finlande')."""
+    if a == b or a + "s" == b or b + "s" == a:
+        return True
+    return min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a))
+
+
 def word_overlap(words: Collection[str], text: str) -> float:
-    """Share of `words` (search tokens) found in `text`, directly or through the lexicon's translations."""
+    """Share of `words` (search tokens) found in `text`, directly, by stem, or through the lexicon's translations."""
     tokens = set(tokenize(text))
-    hits = sum(1 for t in words if t in tokens or TRANSLATIONS.get(t, set()) & tokens)
+
+    def found(word: str) -> bool:
+        if word in tokens or TRANSLATIONS.get(word, set()) & tokens:
+            return True
+        return not word[0].isdigit() and any(same_word(word, t) for t in tokens if not t[0].isdigit())
+
+    hits = sum(1 for t in words if found(t))
     return hits / len(words) if words else 0.0
 
 

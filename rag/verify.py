@@ -107,7 +107,7 @@ def citations_of(sentence: str) -> list[int]:
 def strip_markup(sentence: str) -> str:
     """The claim without citation markers, quote marks and list or quote prefixes."""
     text = CITATION.sub("", sentence)
-    text = re.sub(r"^\s*(?:[>*\-•]|\d+[.)])\s*", "", text)
+    text = re.sub(r"^\s*(?:[>*\-•]\s*|\d+[.)]\s+)", "", text)  # not the "0." of "0.9%"
     return text.strip().strip('«»"“”').strip().rstrip(":").strip()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,6 +28,7 @@ class AnswerRequest:
     language: str  # "en" or "fr": the answer's language
     sources: Sequence[Retrieved]
     history: Sequence[tuple[str, str]] = field(default_factory=list)  # (question, answer) turns, oldest first
+    before: Mapping[str, str] = field(default_factory=dict)  # chunk id -> the document text just before it
 
 
 class Answerer(Protocol):
