@@ -276,7 +276,8 @@ cheating triche tricherie cheat accusation accused
 billion milliard
 million million
 total cumule cumulee cumulative together
-boss patron pdg ceo head dirige lead codirige directeur leader run running chief chef
+boss patron pdg ceo head dirige lead codirige directeur leader run running
+chief chef
 hire hired recrute recruter debauche poach debaucher recruit lure attirer
 deal transaction accord operation
 largest importante biggest plus grande

@@ -169,14 +169,31 @@ def _disagreeing(best: Candidate, ranked: list[Candidate], request: AnswerReques
     return None
 
 
-def _second_sentence(best: Candidate, ranked: list[Candidate]) -> Candidate | None:
-    """A close runner-up that says something the best sentence does not (not a near copy of it)."""
-    for other in ranked[1:6]:
-        if other.score < best.score - 0.25:
-            return None
-        if other.text != best.text and word_overlap(tokenize(other.text), best.text) < 0.7:
-            return other
-    return None
+def _second_sentence(best: Candidate, ranked: list[Candidate], question: str) -> Candidate | None:
+    """A close runner-up that says something the best sentence does not (not a near copy of it).
+
+    Among those within reach, one that brings names neither the question nor the best sentence has
+    ("Llama 4 Scout and Llama 4 Maverick") is preferred: it is the one that adds facts.
+    """
+    known = squash(f"{question} {best.text}")
+    said = set(tokenize(best.text))
+
+    def near_copy(other: Candidate) -> bool:
+        words = set(tokenize(other.text))
+        return len(words & said) >= 0.7 * len(words)
+
+    close = [o for o in ranked[1:8] if o.score >= best.score - 0.45 and not near_copy(o)]
+    if not close:
+        return None
+
+    def new_names(other: Candidate) -> int:
+        names = {squash(n) for n in proper_names(other.text) if len(n) > 2 and not other.text.startswith(n)}
+        return len({n for n in names if n not in known})
+
+    news = sorted((o for o in close if new_names(o)), key=lambda o: (-new_names(o), -o.score))
+    if news:
+        return news[0]
+    return close[0] if close[0].score >= best.score - 0.25 else None
 
 
 def _listed(best: Candidate) -> str:
@@ -497,7 +514,8 @@ class ExtractiveAnswerer:
         if kind == "description" and " (" in request.standalone:  # "And the year before? (How much ...?)"
             kind = question_type(request.standalone.split(" (", 1)[1].split("; ")[-1])
         ranked = candidates(request, kind)
-        if not ranked or ranked[0].score < MIN_SCORE or (kind not in ("description", "yesno") and not ranked[0].span):
+        floor = MIN_SCORE - 0.1 if kind in ("description", "yesno") else MIN_SCORE  # no span bonus to reach
+        if not ranked or ranked[0].score < floor or (kind not in ("description", "yesno") and not ranked[0].span):
             return refusal(request.language)
         if ranked[0].named < (0.8 if len(_Question.parse(request.standalone).names) <= 1 else 0.5):
             return refusal(request.language)
@@ -518,7 +536,7 @@ class ExtractiveAnswerer:
         lines.append(f"« {best.text.strip()} » [{best.n}]")
         if kind in ("description", "yesno"):
             # One sentence rarely settles "is it accurate?" or "what happened?": quote the next best too.
-            more = _second_sentence(best, ranked)
+            more = _second_sentence(best, ranked, request.standalone)
             if more is not None:
                 lines.append(f"« {more.text.strip()} » [{more.n}]")
             return "\n".join(lines)
