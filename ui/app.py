@@ -246,6 +246,7 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
             files,
             [status, table, doomed, files],
             api_name="upload",
+            show_progress_on=status,  # one progress bar, where the result will appear
             concurrency_id="index",
             concurrency_limit=1,
         )
