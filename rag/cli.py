@@ -182,6 +182,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Serve the web page until interrupted."""
+    from ui.app import launch
+
+    launch(_settings(args), host=args.host, port=args.port, auth=args.auth)
+    return 0
+
+
 def _answer_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, metavar="N", help="sources to retrieve (5)")
     parser.add_argument(
@@ -205,12 +213,13 @@ def _answer_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm-model", metavar="NAME", help="model name for the server (env RAG_LLM_MODEL)")
 
 
-def _store_flags(parser: argparse.ArgumentParser) -> None:
+def _store_flags(parser: argparse.ArgumentParser, json_output: bool = True) -> None:
     parser.add_argument("--home", type=Path, help="data directory (env RAG_HOME)")
     parser.add_argument(
         "--chroma-url", metavar="URL", help="use the Chroma server at http://HOST:PORT (env RAG_CHROMA_URL)"
     )
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    if json_output:
+        parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -271,6 +280,24 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("id", metavar="ID", help="document id, as `rag sources` shows it")
     _store_flags(rm)
     rm.set_defaults(func=cmd_sources_rm)
+
+    ui = sub.add_parser(
+        "ui",
+        help="serve the web page: chat with streamed answers and sources, upload and remove documents",
+        description="Serve the chat page on http://HOST:PORT (127.0.0.1 by default: this machine only). "
+        "Everything stays offline: no fonts, scripts or analytics are fetched.",
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    ui.add_argument("--port", type=int, default=7860, help="port to listen on (7860)")
+    ui.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        help="require this login (env RAG_UI_AUTH); strongly advised with any --host but 127.0.0.1",
+    )
+    _store_flags(ui, json_output=False)
+    ui.add_argument("--llm-url", dest="llm_base_url", metavar="URL", help="OpenAI-compatible server for openai")
+    ui.add_argument("--llm-model", metavar="NAME", help="model name for the server (env RAG_LLM_MODEL)")
+    ui.set_defaults(func=cmd_ui)
     return parser
 
 

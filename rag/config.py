@@ -50,6 +50,7 @@ class Settings(BaseModel):
     llm_context_window: int = Field(8192, ge=512, description="the model's context window in tokens")
     llm_max_tokens: int = Field(512, ge=16, description="longest answer the model may write")
     llm_timeout_s: float = Field(120.0, gt=0, description="seconds to wait for the server")
+    ui_auth: str | None = Field(None, repr=False, description="USER:PASSWORD required by the web UI (`rag ui --auth`)")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

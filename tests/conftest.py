@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
@@ -23,19 +24,31 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail loudly on any connection that leaves this machine."""
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback  # all of 127.0.0.0/8
+    except ValueError:
+        return False
+
+
+def guard_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any connection that leaves this machine fail loudly (also for fixtures wider than one test)."""
     real_connect = socket.socket.connect
 
     def guarded(self: socket.socket, address: object) -> object:
         if self.family in (socket.AF_INET, socket.AF_INET6):
             host = address[0] if isinstance(address, tuple) else address
-            if host not in LOOPBACK:
+            if host not in LOOPBACK and not _is_loopback(str(host)):
                 raise RuntimeError(f"test tried to reach the network: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail loudly on any connection that leaves this machine."""
+    guard_network(monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -111,9 +124,14 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.kill()
 
 
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a `rag` subprocess: this checkout's code first, even when the venv's editable
+    install points at another checkout (a git worktree)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **(env or {})}
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the real `rag` console script in a subprocess."""
     rag = Path(sys.executable).with_name("rag")
-    return subprocess.run(
-        [str(rag), *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
+    return subprocess.run([str(rag), *args], capture_output=True, text=True, timeout=timeout, env=cli_env(env))

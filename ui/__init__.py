@@ -1,1 +1,1 @@
-"""The Gradio chat UI: an adapter over `rag/` (arrives with its own issue)."""
+"""The web UI (`rag ui`): an adapter over `rag/` — `ui.app.build_app(engine, settings)`, `ui.app.launch(...)`."""

@@ -3,20 +3,25 @@
 import json
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
-from tests.conftest import CORPUS, free_port, run_cli
+from tests.conftest import CORPUS, cli_env, free_port, run_cli
 
 
 def test_help_is_instant_because_heavy_imports_are_lazy() -> None:
     code = (
         "import sys, rag.cli; rag.cli.build_parser().format_help(); "
-        "print(sorted(m for m in ('torch', 'chromadb', 'llama_index', 'sentence_transformers') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'chromadb', 'llama_index', 'sentence_transformers', 'gradio') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     help_text = run_cli("ingest", "--help").stdout
     assert "--dry-run" in help_text and "--rebuild" in help_text and "--chroma-url" in help_text
+    help_text = run_cli("ui", "--help").stdout
+    assert "--host" in help_text and "--auth USER:PASSWORD" in help_text and "--home" in help_text
 
 
 def test_ingest_twice_then_sources(tmp_path: Path) -> None:
@@ -100,3 +105,32 @@ def test_unchanged_reingest_loads_no_model() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "0 []"
+
+
+def test_rag_ui_serves_the_page_and_warns_when_not_bound_to_localhost() -> None:
+    port = free_port()
+    rag = Path(sys.executable).with_name("rag")
+    proc = subprocess.Popen(
+        [str(rag), "ui", "--host", "127.0.0.2", "--port", str(port)],  # loopback, but not "this machine only"
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.2:{port}/config", timeout=2) as response:
+                    config = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError(f"rag ui did not serve within 120 s: {proc.communicate(timeout=10)}")
+        assert config["title"] == "rag — ask your documents"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert err.splitlines()[0].startswith("warning: serving on 127.0.0.2 without a login: ")
+    assert f"Running on local URL:  http://127.0.0.2:{port}" in out

@@ -1,0 +1,158 @@
+"""The running app driven by gradio_client, as a script or a second page would: real engine, real index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AuthenticationError
+
+from tests.conftest import free_port, run_cli
+from tests.ui.conftest import MAX_FILE_MB, RunningApp
+
+
+def ask(client: Client, question: str, *, strict: bool = False) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
+    """One question through the page's /ask endpoint: (chat history, sources panel HTML, answer JSON)."""
+    _, history, sources, details = client.predict(question, [], "extractive", 5, strict, api_name="/ask")
+    return history, sources, details
+
+
+def message_text(message: dict[str, Any]) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+
+
+def documents(client: Client) -> list[str]:
+    table, _ = client.predict(api_name="/documents")
+    return [row[0] for row in table["data"]]
+
+
+@pytest.fixture
+def client(ui_app: RunningApp) -> Client:
+    return Client(ui_app.url, verbose=False)
+
+
+def test_a_question_gets_a_cited_answer_and_a_sources_panel(client: Client) -> None:
+    history, sources, details = ask(client, "How much did Meta pay for ScaleAI?")
+    assert "$14.3 billion" in details["answer"] and not details["refused"]
+    assert details["citations"] and all(c["quote"] for c in details["citations"])
+    assert any("14.3" in c["quote"] for c in details["citations"])
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    reply = message_text(history[-1])
+    assert "$14.3 billion" in reply and 'href="#rag-source-' in reply and "rag-unsupported" not in reply
+    first = details["citations"][0]
+    assert f'id="rag-source-{first["n"]}"' in sources and f"characters {first['start']}–{first['end']}" in sources
+    assert '<mark class="rag-figure">$14.3</mark>' in sources  # the short answer's words light up in the quote
+
+
+def test_follow_ups_use_each_sessions_own_history(ui_app: RunningApp) -> None:
+    alice, bob = Client(ui_app.url, verbose=False), Client(ui_app.url, verbose=False)
+    _, _, first = ask(alice, "Who founded ScaleAI?")
+    assert "Alexandr Wang" in first["answer"]
+    _, _, strangers = ask(bob, "How old is he?")  # bob has no history: nothing to lean on
+    assert strangers["standalone_question"] == "How old is he?"
+    _, _, follow_up = ask(alice, "How old is he?")
+    assert "Alexandr Wang" in follow_up["standalone_question"]
+    assert "28" in follow_up["answer"] and not follow_up["refused"]
+
+
+def test_a_question_with_no_answer_is_a_refusal(client: Client) -> None:
+    history, sources, details = ask(client, "What is the capital of Peru?")
+    assert details["refused"] and details["citations"] == []
+    assert 'class="rag-refusal"' in message_text(history[-1]) and "rag-error" not in message_text(history[-1])
+    assert "No source supports" in sources
+
+
+def test_new_conversation_forgets_the_history(client: Client) -> None:
+    ask(client, "Who founded ScaleAI?")
+    client.predict(api_name="/reset")
+    _, _, details = ask(client, "How old is he?")
+    assert details["standalone_question"] == "How old is he?"
+
+
+def test_an_upload_is_ingested_listed_answered_and_removed(client: Client, ui_app: RunningApp, tmp_path: Path) -> None:
+    note = tmp_path / "Zorblat notes é.md"  # the client's name is only a hint: spaces and accents go
+    note.write_text(
+        "---\ntitle: Zorblat Foundation notes\n---\n"
+        "The Zorblat Foundation was created in 2031 by Ada Quintero in Lyon. "
+        "It funds research on tidal batteries with 7 million euros a year.\n"
+    )
+    status, table, _, _ = client.predict([handle_file(str(note))], api_name="/upload")
+    assert status.startswith("Zorblat_notes_e.md: 1 documents: ") and "error" not in status
+    stored = ui_app.settings.home / "uploads" / "Zorblat_notes_e.md"
+    assert stored.read_bytes() == note.read_bytes()
+    doc_id = next(row[0] for row in table["data"] if row[1] == "Zorblat Foundation notes")
+    assert Path(next(row[4] for row in table["data"] if row[0] == doc_id)) == stored
+    _, _, details = ask(client, "Who created the Zorblat Foundation?")
+    assert "Ada Quintero" in details["answer"]
+    assert {c["doc_id"] for c in details["citations"]} == {doc_id}
+
+    status, table, _ = client.predict(doc_id, api_name="/remove")
+    assert status.startswith(f"removed {doc_id}: ")
+    assert doc_id not in [row[0] for row in table["data"]] and not stored.exists()
+
+
+def _bad_files(folder: Path) -> list[Path]:
+    folder.mkdir()
+    files = {
+        "empty.md": b"",
+        "dump.txt": b"header\0\0\0binary",
+        "broken.pdf": b"%PDF-1.4\nthis is not really a pdf\n",
+        "scan.pdf": b"not a pdf at all",
+        "huge.txt": b"word " * int(MAX_FILE_MB * 1e6 / 5 + 1000),
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return [folder / name for name in files]
+
+
+def test_bad_uploads_get_the_clis_one_line_errors_and_change_nothing(
+    client: Client, ui_app: RunningApp, tmp_path: Path
+) -> None:
+    bad = _bad_files(tmp_path / "bad")
+    before = documents(client)
+    uploads = sorted((ui_app.settings.home / "uploads").glob("*"))
+    status, table, _, _ = client.predict([handle_file(str(p)) for p in bad], api_name="/upload")
+    cli = run_cli("ingest", *map(str, bad), env={"RAG_MAX_FILE_MB": str(MAX_FILE_MB)})
+    assert cli.returncode == 1
+    assert status.splitlines() == [line.replace(f"{bad[0].parent}/", "") for line in cli.stderr.splitlines()]
+    assert status.splitlines()[0] == "error: empty.md: empty file"
+    assert [row[0] for row in table["data"]] == before == documents(client)
+    assert sorted((ui_app.settings.home / "uploads").glob("*")) == uploads
+
+
+def test_uploads_checked_by_content_not_extension(client: Client, tmp_path: Path) -> None:
+    png = tmp_path / "photo.md"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"IHDR" * 10)  # no NUL: the loader alone would read it as text
+    plain = tmp_path / "page.html"
+    plain.write_text("just some words, no markup at all")
+    status, _, _, _ = client.predict([handle_file(str(png)), handle_file(str(plain))], api_name="/upload")
+    assert status.splitlines() == [
+        "error: photo.md: binary file, not text (looks like a PNG image)",
+        "error: page.html: not HTML: no HTML tags in the first 8 KB; upload it as .txt instead",
+    ]
+
+
+def test_login_is_required_when_auth_is_set(ui_app: RunningApp) -> None:
+    from ui.app import launch
+
+    port = free_port()
+    app = launch(ui_app.settings, port=port, auth="ann:s3cret", engine=ui_app.engine, block=False, quiet=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
+            Client(url, verbose=False)
+        _, _, details = ask(Client(url, auth=("ann", "s3cret"), verbose=False), "Who founded ScaleAI?")
+        assert "Alexandr Wang" in details["answer"]
+    finally:
+        app.close()
+
+
+def test_the_server_listens_on_loopback_only(ui_app: RunningApp) -> None:
+    port = int(ui_app.url.rsplit(":", 1)[1].strip("/"))
+    listening = [
+        line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:] if line.split()[3] == "0A"
+    ]
+    assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
