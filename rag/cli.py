@@ -190,6 +190,42 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score the system (or given predictions) on a gold set; write reports; exit 1 when a gate fails."""
+    from eval.report import write_reports
+    from eval.run import GATES, Gates, evaluate, summary_text
+
+    gates = Gates.load(args.gates or (GATES if GATES.exists() else None), args.fail_under or [])
+
+    def progress(total: int) -> Callable[[], None]:
+        if args.json or not sys.stderr.isatty():
+            return lambda: None
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc="eval", unit="q", file=sys.stderr)
+        return lambda: bar.update(1)
+
+    report = evaluate(
+        _settings(args),
+        gold_path=args.gold,
+        predictions=args.predictions,
+        answerer=args.answerer,
+        k=args.k,
+        gates=gates,
+        history=not args.no_history,
+        progress=progress,
+    )
+    paths = write_reports(report, args.out) if args.out else {}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(summary_text(report, paths))
+    if not report["gates"]["passed"]:
+        _err(f"gate failed: {report['gates']['failed'][0]}")
+        return 1
+    return 0
+
+
 def _answer_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, metavar="N", help="sources to retrieve (5)")
     parser.add_argument(
@@ -281,6 +317,40 @@ def build_parser() -> argparse.ArgumentParser:
     _store_flags(rm)
     rm.set_defaults(func=cmd_sources_rm)
 
+    ev = sub.add_parser(
+        "eval",
+        help="score answers on the gold Q&A set: faithfulness, correctness, retrieval, refusals, latency",
+        description="Run the system on a gold set (default: the bundled eval/gold.jsonl) or score answers "
+        "made elsewhere (--predictions), compare with the previous run, and write reports. Offline and "
+        "deterministic: the same inputs give the same scores.",
+        epilog="exit codes: 0 every gate passed; 1 a gate failed (a metric under its floor, a drop of more "
+        "than max_drop since the previous run, or a new contradicted claim); 2 bad input.\n"
+        "history: one record per run in $RAG_HOME/eval/history.sqlite.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ev.add_argument("--gold", type=Path, metavar="FILE", help="gold JSONL (default: eval/gold.jsonl)")
+    ev.add_argument(
+        "--predictions",
+        type=Path,
+        metavar="FILE",
+        help="score these answers instead of running the system (JSONL: id, question, answer, contexts, reference)",
+    )
+    ev.add_argument("--out", type=Path, metavar="DIR", help="write report.json, report.md and report.html here")
+    ev.add_argument(
+        "--fail-under",
+        action="append",
+        metavar="METRIC=VALUE",
+        help="fail when METRIC is below VALUE (repeatable), e.g. faithfulness=0.95",
+    )
+    ev.add_argument("--gates", type=Path, metavar="FILE", help="gate thresholds (default: eval/gates.toml)")
+    ev.add_argument("--no-history", action="store_true", help="neither compare with nor record in the history")
+    ev.add_argument("--k", type=int, metavar="N", help="sources to retrieve (5)")
+    ev.add_argument("--answerer", choices=("extractive", "openai"), help="answerer to evaluate (extractive)")
+    ev.add_argument("--llm-url", dest="llm_base_url", metavar="URL", help="OpenAI-compatible server for openai")
+    ev.add_argument("--llm-model", metavar="NAME", help="model name for the server (env RAG_LLM_MODEL)")
+    _store_flags(ev)
+    ev.set_defaults(func=cmd_eval)
+
     ui = sub.add_parser(
         "ui",
         help="serve the web page: chat with streamed answers and sources, upload and remove documents",
@@ -315,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RagError as exc:
         _err(str(exc))
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         _err("interrupted; the index is consistent, run the same command again to finish")
         return 130

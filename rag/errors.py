@@ -8,6 +8,8 @@ from pathlib import Path
 class RagError(Exception):
     """Base of every error a user can cause or fix; its message is one line, shown as is."""
 
+    exit_code = 1  # what the CLI exits with; 2 for bad usage or input
+
 
 class SettingsError(RagError):
     """A setting is unknown or has a value that cannot be used."""

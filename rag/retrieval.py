@@ -110,7 +110,7 @@ class HybridRetriever:
         for rank, (chunk_id, score) in enumerate(self.bm25(query, candidates), start=1):
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
             hit.bm25, hit.bm25_rank = score, rank
-            if hit.chunk.language and hit.chunk.language != language:
+            if not self.embedder.multilingual and hit.chunk.language and hit.chunk.language != language:
                 # The embedding model is English-only: across languages its rank is noise, so BM25 (which
                 # reaches the other language through the lexicon) speaks for both.
                 hit.score = 2 / (RRF_K + rank)

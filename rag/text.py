@@ -78,15 +78,12 @@ class Quantity:
     def same(self, other: Quantity) -> bool:
         """True when both denote the same figure (kinds may differ where a format drops the unit).
 
-        A bare number also matches the mantissa of a scaled one: "65 - c'est le nombre de milliards"
-        and "de 64 a 72 milliards" write the scale once, away from the number.
+        A scale written once for two numbers is read by `quantities` ("65 – c'est le nombre de
+        milliards", "de 64 à 72 milliards"), so a bare 29 never matches "$29 Milliards" here.
         """
         if "number" not in (self.kind, other.kind) and self.kind != other.kind:
             return False
-        if _close(self.value, other.value):
-            return True
-        bare, scaled = (self, other) if self.kind == "number" and self.value == self.mantissa else (other, self)
-        return bare.kind == "number" and bare.value == bare.mantissa and _close(bare.value, scaled.mantissa)
+        return _close(self.value, other.value)
 
 
 def _close(a: float, b: float) -> bool:
@@ -179,7 +176,36 @@ def quantities(text: str) -> list[Quantity]:
         elif word in ORDINAL_WORDS:
             number = float(ORDINAL_WORDS[word])
             found.append(Quantity(number, "ordinal", match.group(), match.start(), match.end(), number))
-    return sorted(found, key=lambda q: q.start)
+    return _shared_scales(text, sorted(found, key=lambda q: q.start))
+
+
+# A scale written apart from its number: "65 – c'est le nombre de milliards de dollars", "the number of billions".
+DETACHED_SCALE = re.compile(
+    r"\b(?:nombre de|number of)\s(milliards|millions|billions|millions)\b(\sde dollars|\sof dollars)?", re.IGNORECASE
+)
+RANGE_JOIN = re.compile(r"\s*(?:to|and|-|–|à|a|et)\s*$", re.IGNORECASE)
+
+
+def _shared_scales(text: str, found: list[Quantity]) -> list[Quantity]:
+    """Give bare numbers the scale written once for them: range starts and detached scales."""
+    out = []
+    for i, q in enumerate(found):
+        bare = q.kind == "number" and q.value == q.mantissa and q.value < 1000
+        following = found[i + 1] if i + 1 < len(found) else None
+        detached = DETACHED_SCALE.search(text, q.end, q.end + 60) if bare else None
+        if (
+            bare
+            and following
+            and following.value != following.mantissa
+            and RANGE_JOIN.fullmatch(text[q.end : following.start])
+        ):  # "de 64 à 72 milliards": 64 is in milliards too
+            scale = following.value / following.mantissa
+            q = Quantity(q.value * scale, following.kind, q.text, q.start, q.end, q.mantissa)
+        elif detached and not re.search(r"[.!?]\s", text[q.end : detached.start()]):
+            kind = "amount" if detached.group(2) else "number"
+            q = Quantity(q.value * SCALES[detached.group(1).lower()], kind, q.text, q.start, q.end, q.mantissa)
+        out.append(q)
+    return out
 
 
 # --- names ----------------------------------------------------------------------------------------------

@@ -108,7 +108,8 @@ def strip_markup(sentence: str) -> str:
     """The claim without citation markers, quote marks and list or quote prefixes."""
     text = CITATION.sub("", sentence)
     text = re.sub(r"^\s*(?:[>*\-•]\s*|\d+[.)]\s+)", "", text)  # not the "0." of "0.9%"
-    return text.strip().strip('«»"“”').strip().rstrip(":").strip()
+    text = text.strip().strip('«»"“”').strip().rstrip(":").strip()
+    return re.sub(r"\s+([.!?…])$", r"\1", text)  # "Wang leads MSL [2]." -> "Wang leads MSL."
 
 
 def _months(text: str) -> set[int]:

@@ -14,21 +14,45 @@ from dataclasses import dataclass
 
 from rag.answerers.base import AnswerRequest, refusal
 from rag.chunks import Chunk
-from rag.text import SCALES, Quantity, expand, fold, proper_names, quantities, same_word, squash, tokenize, word_overlap
+from rag.text import (
+    DETACHED_SCALE,
+    SCALES,
+    Quantity,
+    expand,
+    fold,
+    proper_names,
+    quantities,
+    same_word,
+    squash,
+    tokenize,
+    word_overlap,
+)
 from rag.verify import split_sentences
 
 # Question types. The leading interrogative decides first; keywords decide the rest.
+# "which", "on which", "à côté de quels", "dans quelle", ...: a noun follows that says what is asked.
+WHICH = (
+    r"(?:(?:on|in|at|from|for|with|by|dans|chez|pour|sur|de|a cote de|aupres de|avec|par) )?"
+    r"(?:which|what|quel|quelle|quels|quelles) "
+)
+VERB = r"(?:was|is|are|were|did|does|do|has|have|will|est|sont|a|ont|etait)\b"
 LEADING: list[tuple[str, str]] = [
     ("age", r"^(?:how old|quel age|a quel age)\b"),
     ("count", r"^(?:how many (?!billions?\b|millions?\b|dollars?\b)|combien d(?:e |')(?!dollars|milliards|millions))"),
     ("amount", r"^(?:how much|how many (?:billions?|millions?|dollars?)|(?:a |de )?combien)\b"),
     ("date", r"^(?:when|quand|in what year|what year|which year|en quelle annee|quelle annee|quel mois)\b"),
-    ("person", r"^(?:who|qui|quel (?:cofondateur|fondateur|patron|dirigeant))\b"),
+    ("person", r"^(?:who|whose|whom|qui|quel (?:cofondateur|fondateur|patron|dirigeant))\b"),
     (
         "person",
-        r"^(?:which|what) (?:\w+ )?(?:boss|ceo|founder|co-founder|chief|head|executive|scientist|person|researcher)",
+        rf"^{WHICH}(?!{VERB})(?:\w+ )?(?:boss|ceo|founder|co-founder|chief|head|executive|scientist|person|researcher"
+        r"|dirigeant|fondateur|cofondateur|patron|chercheur)s?\b",
     ),
-    ("org", r"^(?:dans |chez |pour )?(?:quelle|which|what) (?:entreprise|societe|start-?up|company|firm|division)\b"),
+    (
+        "org",
+        rf"^{WHICH}(?!{VERB})(?:\w+ ){{0,2}}(?:entreprise|societe|start-?up|company|firm|division|brand|marque"
+        r"|site|website|platform|plateforme|models?|modeles?|podcast|fund|lab|labo|name|nom|investor|investisseur)s?\b"
+        r"|^what is the name\b|^comment s'appel",
+    ),
     ("yesno", r"^(?:is|are|was|were|did|does|do|has|have|can|could|will|est-ce)\b"),
 ]
 KEYWORDS: list[tuple[str, str]] = [
@@ -50,10 +74,6 @@ KEYWORDS: list[tuple[str, str]] = [
     ("date", r"\bwhen\b|\bquand\b|\bwhat (?:year|date|month)\b"),
     ("count", r"\bhow many\b|\bnumber of\b|\bnombre de\b"),
 ]
-# "65 – c'est le nombre de milliards de dollars que ...": the scale is written apart from its number.
-DETACHED_SCALE = re.compile(
-    r"\b(?:nombre de|number of)\s(milliards|millions|billions|millions)\b(\sde dollars|\sof dollars)?"
-)
 CURRENCY_WORDS = re.compile(r"\$|dollars?|usd", re.IGNORECASE)
 AGE = re.compile(r"(\d{1,3})\s?(?:ans|years? old|-year-old)|(?:aged?|age of|âge de|age de)\s(\d{1,3})|\((\d{2})\)")
 MONTH_WORDS = (
@@ -120,6 +140,8 @@ def _spans(kind: str, sentence: str, question: str) -> list[str]:
             and not re.fullmatch(r"[A-Z]{2,4}", n)
             and fold(n) not in SCALES  # "5 Milliards"
             and not MONTH.fullmatch(n)  # "August"
+            and fold(n) not in NOT_NAMES  # "A French article"
+            and not (sentence.startswith(n) and COMMON_WORD.fullmatch(n))  # "Composée de trois modèles"
         ]
         if kind == "person":
             names = [n for n in names if _looks_like_person(n)]
@@ -141,6 +163,10 @@ def _spans(kind: str, sentence: str, question: str) -> list[str]:
     return [q.text for q in found if q.value not in asked_values]
 
 
+NOT_NAMES = frozenset(
+    "french english american chinese european british german francais francaise americain americaine".split()
+)
+COMMON_WORD = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]+(?:ée?s?|ed|ing|ly|ment|tion|ait|aient)")
 ORG_WORDS = frozenset("labs inc corp ai ia superintelligence meta google openai microsoft amazon nvidia".split())
 
 
@@ -148,7 +174,7 @@ def _looks_like_person(name: str) -> bool:
     """Two or three capitalized words, none of them a company word: 'Alexandr Wang', not 'Scale AI'."""
     words = name.split()
     return 2 <= len(words) <= 3 and all(
-        re.fullmatch(r"[A-ZÀ-Ý][a-zà-ÿ'-]+", w) and fold(w) not in ORG_WORDS for w in words
+        re.fullmatch(r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ý]?[a-zà-ÿ]+)*", w) and fold(w) not in ORG_WORDS for w in words
     )
 
 
@@ -467,11 +493,11 @@ def render_span(span: str, kind: str, language: str, sentence: str) -> str:
     parsed = quantities(span)
     if not parsed:
         return span
+    in_sentence = [q for q in quantities(sentence) if sentence[q.start : q.end] == span]
+    figure = in_sentence[0] if in_sentence else parsed[0]  # the sentence knows a scale written apart
     detached = DETACHED_SCALE.search(sentence)
-    if detached and parsed[0].kind == "number" and parsed[0].value == parsed[0].mantissa:
-        scaled = Quantity(parsed[0].value * SCALES[detached.group(1)], "amount", span, 0, len(span), parsed[0].value)
-        return render_quantity(scaled, language, currency=bool(detached.group(2)))
-    return render_quantity(parsed[0], language, currency=bool(CURRENCY_WORDS.search(span)))
+    currency = bool(CURRENCY_WORDS.search(span)) or bool(detached and detached.group(2))
+    return render_quantity(figure, language, currency=currency)
 
 
 def _translate_months(text: str, language: str) -> str:

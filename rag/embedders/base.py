@@ -14,6 +14,7 @@ class Embedder(Protocol):
     name: str
     dim: int
     max_tokens: int  # the model's own word pieces it reads before truncating silently
+    multilingual: bool  # False: a question and a passage in different languages get meaningless similarities
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model spends on `text`, special tokens excluded."""

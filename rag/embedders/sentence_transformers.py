@@ -36,6 +36,8 @@ class SentenceTransformerEmbedder:
 
         self.name = name
         self.batch_size = batch_size
+        # The bundled MiniLM is English-only: across languages its similarities are noise (see retrieval).
+        self.multilingual = any(k in name.lower() for k in ("multilingual", "labse", "bge-m3", "-m3", "xlm"))
         try:
             self._model: Any = SentenceTransformer(resolve_model_path(name), device="cpu")
         except (OSError, ValueError) as exc:
