@@ -102,3 +102,22 @@ def test_the_system_on_a_gold_subset(small_gold: Path, tmp_path: Path) -> None:
     assert report["run"]["answerer"] == "extractive" and report["run"]["k"] == 5
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "en-scale-price" in html
+
+
+def test_nightly_script_ingests_evaluates_and_keeps_latest(small_gold: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    env = cli_env({"RAG": str(Path(sys.executable).with_name("rag")), "REPORTS": str(tmp_path / "reports")})
+    done = subprocess.run(
+        ["bash", str(ROOT / "eval" / "nightly.sh"), "--gold", str(small_gold)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "reports" / "latest" / "report.html").exists()
+    assert "gates: passed" in done.stdout
