@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.chunks import Chunk
-from rag.text import Quantity, fold, proper_names, quantities, squash, tokenize, word_overlap
+from rag.text import Quantity, fold, proper_names, quantities, same_word, squash, tokenize, word_overlap
 
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -116,6 +116,22 @@ def _months(text: str) -> set[int]:
     return {MONTH_OF[w] for w in re.findall(r"[a-z]+", fold(text)) if w in MONTH_OF}
 
 
+def _stated(q: Quantity, text: str, found: Sequence[Quantity], evidence: str) -> bool:
+    """The evidence states the claim's figure.
+
+    A count in words ("quatre modèles") must count the same thing: the 4 of "llama 4" is not four models.
+    """
+    same = [f for f in found if q.same(f)]
+    if not (q.kind == "number" and q.text.isalpha()):
+        return bool(same)
+    counted = _next_words(text, q.end)
+    return any(not counted or any(same_word(a, b) for a in counted for b in _next_words(evidence, f.end)) for f in same)
+
+
+def _next_words(text: str, at: int) -> list[str]:
+    return [w for w in tokenize(text[at : at + 40]) if not w[0].isdigit()][:3]
+
+
 def _near_miss(claimed: Quantity, found: Sequence[Quantity]) -> Quantity | None:
     """An evidence figure of the same kind close enough to be the one the claim got wrong."""
     for q in found:
@@ -144,9 +160,9 @@ def _conflict(
     """A figure of the claim that the evidence states differently, in a sentence about the same thing."""
     words = {t for t in tokenize(text) if not t[0].isdigit()}
     for q in claimed:
-        if any(q.same(f) for f in found):
+        if _stated(q, text, found, evidence):
             continue
-        near = _near_miss(q, found)
+        near = _near_miss(q, [f for f in found if not q.same(f)])
         if near is not None and word_overlap(words, _around(evidence, near)) >= 0.3:
             return q, near
     return None
@@ -175,7 +191,7 @@ def check_claim(claim: str, evidence: str) -> tuple[str, str, str]:
         if squash(name) not in squashed and fold(name) not in MONTH_OF:
             return UNSUPPORTED, f"{name!r} is not in the cited source", sentence
     for q in claimed:
-        if not any(q.same(f) for f in found):
+        if not _stated(q, text, found, evidence):
             return UNSUPPORTED, f"{q.text!r} is not in the cited source", sentence
     missing_months = _months(text) - _months(evidence)
     if missing_months:

@@ -64,5 +64,5 @@ def test_scoring_a_wrong_answer_names_what_failed() -> None:
 
 
 def test_the_claim_checker_on_the_labelled_claims() -> None:
-    # Balanced accuracy over supported / unsupported / contradicted; measured 0.894 when this floor was set.
-    assert scorer_accuracy() >= 0.89
+    # Balanced accuracy over supported / unsupported / contradicted (the target): measured 0.907.
+    assert scorer_accuracy() >= 0.9
