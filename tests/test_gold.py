@@ -39,6 +39,7 @@ def test_extractive_answers_never_carry_unsupported_sentences(report: GoldReport
 
 def test_extractive_quality_floors(report: GoldReport) -> None:
     print(report.summary())
-    # Measured 31/55 and 6/9 when these floors were set; raise them as the answerer improves.
-    assert report.rate(answerable=True) >= 31 / 55
-    assert report.rate(answerable=False) >= 6 / 9
+    # The targets (90% and 90%); measured 50/55 and 9/9. The held-out set (eval/holdout.jsonl,
+    # written without looking at the answerer) is lower: see the README's "Answer quality".
+    assert report.rate(answerable=True) >= 0.9
+    assert report.rate(answerable=False) >= 0.9
