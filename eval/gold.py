@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.metrics import states_fact
 from rag.conversation import Conversation
 from rag.engine import Engine
-from rag.text import quantities, squash
 
 GOLD = Path(__file__).with_name("gold.jsonl")
 
@@ -23,15 +23,6 @@ GOLD = Path(__file__).with_name("gold.jsonl")
 def load_gold(path: Path = GOLD) -> list[dict[str, Any]]:
     """The gold items, one JSON object per line."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def states_fact(answer: str, fact: str) -> bool:
-    """A figure matches by value across formats and languages; anything else by spacing-free substring."""
-    figures = quantities(fact)
-    if figures:
-        found = quantities(answer)
-        return all(any(f.same(a) for a in found) for f in figures)
-    return squash(fact) in squash(answer)
 
 
 @dataclass

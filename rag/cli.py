@@ -240,6 +240,10 @@ def _answer_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the standalone question, scores of every retrieved chunk and step timings",
     )
+    _llm_flags(parser)
+
+
+def _llm_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--llm-url",
         dest="llm_base_url",
@@ -346,8 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-history", action="store_true", help="neither compare with nor record in the history")
     ev.add_argument("--k", type=int, metavar="N", help="sources to retrieve (5)")
     ev.add_argument("--answerer", choices=("extractive", "openai"), help="answerer to evaluate (extractive)")
-    ev.add_argument("--llm-url", dest="llm_base_url", metavar="URL", help="OpenAI-compatible server for openai")
-    ev.add_argument("--llm-model", metavar="NAME", help="model name for the server (env RAG_LLM_MODEL)")
+    _llm_flags(ev)
     _store_flags(ev)
     ev.set_defaults(func=cmd_eval)
 
@@ -365,8 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="require this login (env RAG_UI_AUTH); strongly advised with any --host but 127.0.0.1",
     )
     _store_flags(ui, json_output=False)
-    ui.add_argument("--llm-url", dest="llm_base_url", metavar="URL", help="OpenAI-compatible server for openai")
-    ui.add_argument("--llm-model", metavar="NAME", help="model name for the server (env RAG_LLM_MODEL)")
+    _llm_flags(ui)
     ui.set_defaults(func=cmd_ui)
     return parser
 
