@@ -101,7 +101,23 @@ def test_the_system_on_a_gold_subset(small_gold: Path, tmp_path: Path) -> None:
     assert metrics["latency_p50_ms"] > 0 and metrics["scorer_balanced_accuracy"] >= 0.89
     assert report["run"]["answerer"] == "extractive" and report["run"]["k"] == 5
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "<svg" in html and "en-scale-price" in html
+    assert "<svg" in html and all(item["id"] in html for item in report["items"])
+    again = _no_nan(run_cli("eval", "--gold", str(small_gold), "--json", "--no-history").stdout)
+    assert _timeless(again) == _timeless(report)  # deterministic: the same inputs give the same scores
+
+
+def _timeless(report: dict) -> dict:
+    """A report without what the clock decides: dates, durations, latencies, the comparison with history."""
+    metrics = {k: v for k, v in report["metrics"].items() if not k.startswith("latency")}
+    items = [{k: v for k, v in item.items() if k != "latency_ms"} for item in report["items"]]
+    return {"metrics": metrics, "items": items}
+
+
+def test_an_answerer_that_drops_citations_fails_the_gates(tmp_path: Path) -> None:
+    preds = _predictions(tmp_path / "preds.jsonl", "Meta paid $14.3 billion for a 49% stake.")
+    result = run_cli("eval", "--predictions", str(preds), "--no-history")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["error: gate failed: citation_precision none < 0.9 (fail_under)"]
 
 
 def test_nightly_script_ingests_evaluates_and_keeps_latest(small_gold: Path, tmp_path: Path) -> None:
