@@ -178,6 +178,21 @@ def _looks_like_person(name: str) -> bool:
     )
 
 
+def _about_another(candidate: Candidate, question: str) -> bool:
+    """The span's figure belongs to a name the question does not ask about ("$19 billion purchase of WhatsApp")."""
+    at = candidate.text.find(candidate.span)
+    asked = squash(question)
+    for name in proper_names(candidate.text):
+        where = candidate.text.find(name)
+        first = where == 0 and " " not in name  # "Evaluée à $29 Milliards": a capital, not a name
+        common = first or fold(name) in NOT_NAMES or fold(name) in SCALES or MONTH.fullmatch(name)
+        if common or squash(name) in asked or asked in squash(name):
+            continue
+        if at >= 0 and abs(where - at) <= 30:
+            return True
+    return False
+
+
 def _disagreeing(best: Candidate, ranked: list[Candidate], request: AnswerRequest) -> Candidate | None:
     """A close runner-up from another document giving a different figure for the same question, if any.
 
@@ -187,7 +202,7 @@ def _disagreeing(best: Candidate, ranked: list[Candidate], request: AnswerReques
     for other in ranked[1:6]:
         if other.score < best.score - 0.15 or other.named < best.named or not other.span:
             continue
-        if request.sources[other.n - 1].chunk.doc_id == doc:
+        if request.sources[other.n - 1].chunk.doc_id == doc or _about_another(other, request.standalone):
             continue
         mine, theirs = quantities(best.span), quantities(other.span)
         if mine and theirs and not mine[0].same(theirs[0]) and mine[0].kind == theirs[0].kind:
