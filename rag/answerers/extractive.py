@@ -182,12 +182,15 @@ def _about_another(candidate: Candidate, question: str) -> bool:
     """The span's figure belongs to a name the question does not ask about ("$19 billion purchase of WhatsApp")."""
     at = candidate.text.find(candidate.span)
     asked = squash(question)
+    asked_words = set(re.findall(r"[a-z0-9]+", fold(question)))
     for name in proper_names(candidate.text):
         where = candidate.text.find(name)
         first = where == 0 and " " not in name  # "Evaluée à $29 Milliards": a capital, not a name
         common = first or fold(name) in NOT_NAMES or fold(name) in SCALES or MONTH.fullmatch(name)
         if common or squash(name) in asked or asked in squash(name):
             continue
+        if any(same_word(w, a) for w in re.findall(r"[a-z0-9]+", fold(name)) for a in asked_words):
+            continue  # "Finlande" is the asked "Finland"
         if at >= 0 and abs(where - at) <= 30:
             return True
     return False
