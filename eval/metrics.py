@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.text import quantities, squash
+from rag.text import proper_names, quantities, squash
 from rag.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, check_claim, citations_of, split_sentences, strip_markup
 
 CLAIMS = Path(__file__).with_name("claims.jsonl")
@@ -101,8 +101,6 @@ def missing_facts(answer: str, facts: Sequence[str]) -> list[str]:
 
 def reference_facts(reference: str) -> list[str]:
     """Key facts of a reference answer when none are given: its figures and its capitalized names."""
-    from rag.text import proper_names
-
     figures = [q.text for q in quantities(reference) if q.kind != "year"]
     return figures or proper_names(reference)[:3]
 

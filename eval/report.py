@@ -87,26 +87,19 @@ def _json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False, default=str) + "\n"
 
 
-def _fmt(key: str, value: Any) -> str:
-    """A metric as people read it: ratios as percentages, latencies in ms, counts as integers."""
+def _fmt(key: str, value: Any, change: bool = False) -> str:
+    """A metric as people read it: ratios as percentages, latencies in ms, counts as integers.
+
+    A change (`change=True`) carries its sign, and ratios move in percentage points.
+    """
     if not isinstance(value, int | float):
         return "–"
+    sign = "+" if change else ""
     if key in COUNTS:
-        return f"{value:g}"
+        return f"{value:{sign}g}"
     if key.endswith("_ms"):
-        return f"{value:.0f} ms"
-    return f"{value * 100:.1f}%"
-
-
-def _fmt_delta(key: str, value: Any) -> str:
-    """A change: percentage points for ratios, ms for latencies."""
-    if not isinstance(value, int | float):
-        return "–"
-    if key in COUNTS:
-        return f"{value:+g}"
-    if key.endswith("_ms"):
-        return f"{value:+.0f} ms"
-    return f"{value * 100:+.1f} pp"
+        return f"{value:{sign}.0f} ms"
+    return f"{value * 100:{sign}.1f}" + (" pp" if change else "%")
 
 
 def _direction(key: str, delta: Any) -> str:
@@ -161,7 +154,7 @@ def _markdown(report: dict[str, Any]) -> str:
     lines += [_previous_line(comparison["previous"]), ""]
     lines += ["| metric | this run | previous | change |", "|---|---:|---:|---:|"]
     for key, now, before, delta in _rows(report):
-        lines.append(f"| {LABELS[key]} | {_fmt(key, now)} | {_fmt(key, before)} | {_fmt_delta(key, delta)} |")
+        lines.append(f"| {LABELS[key]} | {_fmt(key, now)} | {_fmt(key, before)} | {_fmt(key, delta, change=True)} |")
     lines += ["", "**Gates:** passed" if gates["passed"] else "**Gates:** FAILED"]
     lines += [f"- {reason}" for reason in gates["failed"]]
     for title, key in MOVED:
@@ -208,7 +201,7 @@ def _html(report: dict[str, Any]) -> str:
 def _html_summary(report: dict[str, Any]) -> str:
     rows = "".join(
         f'<tr><td>{LABELS[key]}</td><td class="num">{_fmt(key, now)}</td><td class="num">{_fmt(key, before)}</td>'
-        f'<td class="num {_direction(key, delta)}">{_fmt_delta(key, delta)}</td></tr>'
+        f'<td class="num {_direction(key, delta)}">{_fmt(key, delta, change=True)}</td></tr>'
         for key, now, before, delta in _rows(report)
     )
     return f"<table><tr><th>metric</th><th>this run</th><th>previous</th><th>change</th></tr>{rows}</table>"

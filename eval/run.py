@@ -59,7 +59,7 @@ class Gates:
             raise EvalInputError(f"unknown metric {unknown[0]!r}; choose from {', '.join(RATIO_METRICS)}")
         return gates
 
-    def check(self, metrics: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    def check(self, metrics: dict[str, Any], outcomes: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
         """Reasons this run fails, empty when it passes."""
         failed = [
             f"{name} {_show(metrics.get(name))} < {floor} (fail_under)"
@@ -76,7 +76,7 @@ class Gates:
         new = (
             sorted(
                 i
-                for i, o in metrics["_outcomes"].items()
+                for i, o in outcomes.items()
                 if o["contradicted"] > 0 and previous["outcomes"].get(i, {}).get("contradicted", 0) == 0
             )
             if self.new_contradictions
@@ -155,7 +155,7 @@ def evaluate(
     past = previous_runs(db, suite) if history else []
     previous = past[-1] if past else None
     outcomes = {i["id"]: {"passed": i["passed"], "contradicted": i["contradicted"]} for i in items}
-    failed = (gates or Gates()).check({**metrics, "_outcomes": outcomes}, previous)
+    failed = (gates or Gates()).check(metrics, outcomes, previous)
     run["duration_s"] = round(time.perf_counter() - started, 2)
     if history:
         record_run(db, suite, run, metrics, outcomes)

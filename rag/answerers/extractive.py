@@ -138,9 +138,7 @@ def _spans(kind: str, sentence: str, question: str) -> list[str]:
             if squash(n) not in asked
             and not {fold(w) for w in n.split()} & asked_words  # "Mark Zuckerberg" is asked by "Zuckerberg"
             and not re.fullmatch(r"[A-Z]{2,4}", n)
-            and fold(n) not in SCALES  # "5 Milliards"
-            and not MONTH.fullmatch(n)  # "August"
-            and fold(n) not in NOT_NAMES  # "A French article"
+            and not _not_a_name(n)
             and not (sentence.startswith(n) and COMMON_WORD.fullmatch(n))  # "Composée de trois modèles"
         ]
         if kind == "person":
@@ -170,6 +168,11 @@ COMMON_WORD = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]+(?:ée?s?|ed|ing|ly|ment|tion|ai
 ORG_WORDS = frozenset("labs inc corp ai ia superintelligence meta google openai microsoft amazon nvidia".split())
 
 
+def _not_a_name(word: str) -> bool:
+    """Capitalized but no one's name: 'French' (article), 'Milliards' (5 Milliards), 'August'."""
+    return fold(word) in NOT_NAMES or fold(word) in SCALES or bool(MONTH.fullmatch(word))
+
+
 def _looks_like_person(name: str) -> bool:
     """Two or three capitalized words, none of them a company word: 'Alexandr Wang', not 'Scale AI'."""
     words = name.split()
@@ -186,8 +189,7 @@ def _about_another(candidate: Candidate, question: str) -> bool:
     for name in proper_names(candidate.text):
         where = candidate.text.find(name)
         first = where == 0 and " " not in name  # "Evaluée à $29 Milliards": a capital, not a name
-        common = first or fold(name) in NOT_NAMES or fold(name) in SCALES or MONTH.fullmatch(name)
-        if common or squash(name) in asked or asked in squash(name):
+        if first or _not_a_name(name) or squash(name) in asked or asked in squash(name):
             continue
         if any(same_word(w, a) for w in re.findall(r"[a-z0-9]+", fold(name)) for a in asked_words):
             continue  # "Finlande" is the asked "Finland"
@@ -475,9 +477,9 @@ def _score(
     return score, spans, lexical, named
 
 
-def candidates(request: AnswerRequest, kind: str) -> list[Candidate]:
-    """Every sentence of every source, scored against the question, with its answer span."""
-    q = _Question.parse(request.standalone)
+def candidates(request: AnswerRequest, kind: str, q: _Question | None = None) -> list[Candidate]:
+    """Every sentence of every source, scored against the question (parsed here unless given), with its span."""
+    q = q or _Question.parse(request.standalone)
     out = []
     for position, source in enumerate(request.sources):
         # A sentence is read with the one before it (across the chunk's start, too); a list item
@@ -557,11 +559,12 @@ class ExtractiveAnswerer:
         kind = question_type(request.standalone.split(" (")[0])
         if kind == "description" and " (" in request.standalone:  # "And the year before? (How much ...?)"
             kind = question_type(request.standalone.split(" (", 1)[1].split("; ")[-1])
-        ranked = candidates(request, kind)
+        question = _Question.parse(request.standalone)
+        ranked = candidates(request, kind, question)
         floor = MIN_SCORE - 0.1 if kind in ("description", "yesno") else MIN_SCORE  # no span bonus to reach
         if not ranked or ranked[0].score < floor or (kind not in ("description", "yesno") and not ranked[0].span):
             return refusal(request.language)
-        if ranked[0].named < (0.8 if len(_Question.parse(request.standalone).names) <= 1 else 0.5):
+        if ranked[0].named < (0.8 if len(question.names) <= 1 else 0.5):
             return refusal(request.language)
         if ranked[0].lexical == 0 and kind != "description":
             return refusal(request.language)  # right kind of figure, but nothing of what was asked about
