@@ -68,6 +68,7 @@ class BenchOptions:
     queries: int = 50  # synthetic questions per size (retrieval, answers, hit@k)
     cold_runs: int = 3  # `rag ask` subprocesses per size
     cached_from: int = CACHED_FROM  # sizes of this many chunks and more are built from cached vectors
+    gold_limit: int | None = None  # the first N gold questions only (tests); None: all of them
     encode_sample: int | None = None  # raw-encode this many of the chunks, spread evenly; None: all of them
     baseline: bool = True
     work: Path | None = None  # corpora and indexes; default a temporary directory, removed afterwards
@@ -411,7 +412,7 @@ class Bench:
             g
             for g in load_jsonl(GOLD, ("id", "turns"))
             if g.get("answerable", True) and g.get("evidence") and len(g["turns"]) == 1
-        ]
+        ][: self.options.gold_limit]
         settings = _bench_settings(self.settings, self.work / "ours-gold")
         ingest_paths([CORPUS], settings, notice=_quiet)
         retriever = Engine(settings).retriever
