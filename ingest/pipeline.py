@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.errors import DocumentError, IndexMismatchError
 from rag.stores import StoredDocument, VectorStore, open_store
 
-WRITE_BATCHES = 8  # embedding batches written together: a kill loses at most this much work
+WRITE_BATCHES = 32  # embedding batches written together (sorted by length among them); a kill loses at most these
 
 
 @dataclass
@@ -121,7 +121,7 @@ def collect_files(paths: Sequence[Path], notice: Notice) -> tuple[list[Path], li
         if not path.exists():
             errors.append(DocumentError(path, "no such file or directory"))
         elif path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            for file in sorted((p for p in path.rglob("*") if p.is_file()), key=str):  # str: Path ordering is slow
                 if any(part.startswith(".") for part in file.relative_to(path).parts):
                     continue
                 if is_document(file):
@@ -179,9 +179,9 @@ def _plan(
             )
             continue
         if embedder is None:
-            from rag.embedders import get_embedder
+            from rag.embedders import embedder_for
 
-            embedder = get_embedder(settings.embed_model, settings.embed_batch_size)
+            embedder = embedder_for(settings)
         chunks = chunk_document(
             doc, settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens
         )
@@ -216,10 +216,10 @@ def _plan(
 def _write(plan: _Plan, store: VectorStore, settings: Settings, progress: bool) -> None:
     from tqdm import tqdm
 
-    from rag.embedders import get_embedder
+    from rag.embedders import embedder_for
 
     if plan.to_add:
-        embedder = get_embedder(settings.embed_model, settings.embed_batch_size)
+        embedder = embedder_for(settings)
         with tqdm(
             total=len(plan.to_add),
             unit="chunk",

@@ -151,7 +151,7 @@ def test_sources_lists_and_removes(store_settings: Settings, corpus_copy: Path) 
 def test_ingest_killed_midway_is_completed_without_duplicates(rag_home: Path, tmp_path: Path) -> None:
     folder = tmp_path / "many"
     folder.mkdir()
-    for i in range(12):
+    for i in range(40):  # several write groups of 32 batches of 4 chunks
         sentences = " ".join(
             f"Document {i} sentence {j} says Meta spent {i * 7 + j} billion dollars in {2000 + j}." for j in range(40)
         )
