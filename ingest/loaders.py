@@ -22,6 +22,8 @@ from rag.text import guess_language
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 SIDECAR = ".meta.yaml"
+# libyaml's safe loader when PyYAML's wheel has it: a no-change re-ingest of 3k files spent 2.5 s in pure-Python YAML.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PAGE_SEPARATOR = "\n\n"
 Notice = Callable[[str], None]
 
@@ -141,7 +143,7 @@ def _sidecar(path: Path) -> dict[str, Any]:
 
 def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise DocumentError(path, f"metadata is not valid YAML ({str(exc).splitlines()[0]})") from None
     if data is None:
