@@ -76,11 +76,11 @@ class Engine:
     """Owns the store, the embedder and the retriever for a process; answers questions."""
 
     def __init__(self, settings: Settings) -> None:
-        from rag.embedders import get_embedder
+        from rag.embedders import embedder_for
         from rag.stores import open_store
 
         self.settings = settings
-        self.embedder = get_embedder(settings.embed_model)
+        self.embedder = embedder_for(settings)
         self.retriever = HybridRetriever(open_store(settings), self.embedder)
         self._answerers: dict[str, Answerer] = {}
 

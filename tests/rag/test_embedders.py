@@ -1,0 +1,55 @@
+"""The int8 ONNX backend: made locally from the bundled model, close to the torch vectors, a separate index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.pipeline import ingest_paths
+from rag.config import load_settings
+from rag.embedders import embedder_for
+from rag.errors import IndexMismatchError, SettingsError
+
+SENTENCES = [
+    "Meta a acquis 49% de ScaleAI pour 14,3 milliards de dollars.",
+    "Meta paid $14.3 billion for a 49% stake in Scale AI.",
+    "Llama 4 was accused of gaming the LMArena leaderboard.",
+    "Le PIB de la Finlande atteint 295 milliards de dollars.",
+    "Zuckerberg offered signing bonuses of up to 100 million dollars.",
+    "A short one.",
+]
+
+
+def test_onnx_int8_is_made_once_and_agrees_with_torch(rag_home: Path) -> None:
+    torch_settings = load_settings(environ={"RAG_HOME": str(rag_home)})
+    int8_settings = torch_settings.model_copy(update={"embed_backend": "onnx-int8"})
+    int8 = embedder_for(int8_settings)
+    model_file = rag_home / "models" / "all-MiniLM-L6-v2-int8.onnx"
+    assert model_file.is_file() and list(model_file.parent.iterdir()) == [model_file]  # no temporary left
+
+    ours = np.array(int8.embed_documents(SENTENCES))
+    reference = np.array(embedder_for(torch_settings).embed_documents(SENTENCES))
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    cosines = (ours * reference).sum(axis=1)
+    assert cosines.min() > 0.97, cosines
+    # Ranking survives quantization: each sentence's nearest neighbour is the same under both.
+    assert (np.argsort(-(ours @ ours.T))[:, 1] == np.argsort(-(reference @ reference.T))[:, 1]).all()
+    # Activations are quantized per batch, so a text's vector depends a little on its batch-mates' range.
+    assert float(np.dot(int8.embed_query(SENTENCES[1]), ours[1])) > 0.98
+
+
+def test_switching_backend_asks_for_a_rebuild(rag_home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "note.txt").write_text(" ".join(SENTENCES))
+    settings = load_settings(environ={"RAG_HOME": str(rag_home)})
+    ingest_paths([folder], settings)
+    with pytest.raises(IndexMismatchError, match=r"built with embed_backend=None \(now onnx-int8\); run `rag ingest"):
+        ingest_paths([folder], settings.model_copy(update={"embed_backend": "onnx-int8"}))
+
+
+def test_unknown_backend_names_the_setting() -> None:
+    with pytest.raises(SettingsError, match=r"^setting embed_backend: Input should be 'torch' or 'onnx-int8'"):
+        load_settings(environ={"RAG_EMBED_BACKEND": "cuda"})
