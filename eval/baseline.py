@@ -8,6 +8,7 @@ default `SentenceSplitter` (1024 tokens, 200 overlap), the same embedding model 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ class BaselineIndex:
     """A built baseline index and what building it cost."""
 
     index: Any
+    collection: Any  # the Chroma collection under it
     seconds: float
     documents: int
     chunks: int
@@ -28,6 +30,14 @@ class BaselineIndex:
         """(document id, text) of the `k` nearest chunks; the id is the file name without its suffix."""
         nodes = self.index.as_retriever(similarity_top_k=k).retrieve(question)
         return [(Path(str(n.node.metadata.get("file_name", ""))).stem, n.node.get_content()) for n in nodes]
+
+    def word_pieces(self, count_tokens: Callable[[str], int], window: int) -> tuple[int, int]:
+        """Word pieces of the stored chunks that reach the model (inside its window), and all of them.
+
+        llama-index's 1024-token chunks meet MiniLM's 256-piece window, and the model truncates silently.
+        """
+        counts = [count_tokens(t) for t in self.collection.get(include=["documents"])["documents"] or []]
+        return sum(min(n, window) for n in counts), sum(counts)
 
 
 def load_embedding(model_path: str) -> Any:
@@ -55,4 +65,4 @@ def build(corpus: Path, chroma_path: Path, embedding: Any) -> BaselineIndex:
     storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
     index = VectorStoreIndex.from_documents(documents, storage_context=storage, embed_model=embedding)
     seconds = time.perf_counter() - started
-    return BaselineIndex(index, seconds, len(documents), int(collection.count()))
+    return BaselineIndex(index, collection, seconds, len(documents), int(collection.count()))

@@ -68,10 +68,16 @@ ROWS: list[Row] = [
         lambda s: " / ".join(_value(f"hit_at_k.{n}", 2)(s) for n in ("fused", "dense", "bm25")),
     ),
     ("baseline: chunks", _value("baseline.chunks")),
+    ("baseline: share of chunk text inside the model's window", _value("baseline.embedded_share", 0, pct=True)),
+    (
+        "baseline: word pieces embedded per s (ours)",
+        lambda s: f"{_value('baseline.embedded_pieces_per_s', 0)(s)} ({_value('ingest.embedded_pieces_per_s', 0)(s)})",
+    ),
     ("baseline: ingest time, s (median / p95)", _spread("baseline.ingest.seconds")),
     ("baseline: retrieval, ms (median / p95)", _spread("baseline.retrieval_ms")),
     ("baseline: hit@k synthetic", _value("baseline.hit_at_k", 2)),
     ("ours ÷ baseline: ingest time", _value("ratios.ingest_time", 2)),
+    ("ours ÷ baseline: word pieces embedded per s", _value("ratios.embedded_pieces_per_s", 2)),
     ("ours ÷ baseline: fused retrieval p95", _value("ratios.fused_retrieval_p95", 2)),
     ("ours ÷ baseline: dense retrieval p95", _value("ratios.dense_retrieval_p95", 2)),
 ]
@@ -94,7 +100,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"ours {_num(hits['fused'], 2)} (dense alone {_num(hits['dense'], 2)}), baseline {_num(hits['baseline'], 2)}.",
         "",
         f"{result['machine']['cpus']} CPUs, {result['machine']['platform']}; "
-        f"model {result['settings']['embed_model']}, "
+        f"model {result['settings']['embed_model']} ({result['settings'].get('embed_backend', 'torch')}), "
         f"chunks of {result['settings']['chunk_size']} tokens; seed {result['seed']}; {result['repeats']} ingest and "
         f"encode run(s) per size{' (quick mode)' if result['quick'] else ''}; {result['seconds']:.0f} s in all. "
         "Peak RSS is the process's peak so far (it includes the models and every smaller size). Sizes marked by "

@@ -231,7 +231,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from eval.bench import BenchOptions, parse_sizes, run_benchmark
     from eval.bench_report import markdown, write_results
 
-    chosen = {k: v for k, v in (("seed", args.seed), ("repeats", args.repeats), ("work", args.work)) if v is not None}
+    given = (("seed", args.seed), ("repeats", args.repeats), ("work", args.work), ("encode_sample", args.encode_sample))
+    chosen = {k: v for k, v in given if v is not None}
     if args.sizes:
         chosen["sizes"] = parse_sizes(args.sizes)
     chosen["baseline"] = not args.no_baseline
@@ -387,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", metavar="LIST", help="chunk counts to measure, e.g. 1k,10k,100k (1k)")
     bench.add_argument("--repeats", type=int, metavar="N", help="full ingests and encodes per size (3)")
     bench.add_argument("--seed", type=int, metavar="N", help="seed of the synthetic corpus (0)")
+    bench.add_argument(
+        "--encode-sample",
+        type=int,
+        metavar="N",
+        help="raw-encode N of the chunks, spread evenly, for the hardware limit (all; --quick: 128)",
+    )
     bench.add_argument("--out", type=Path, metavar="DIR", help="write bench.json and bench.md here")
     bench.add_argument("--work", type=Path, metavar="DIR", help="keep corpora and indexes here (default: a temp dir)")
     bench.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline")
