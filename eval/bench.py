@@ -28,11 +28,11 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
 from eval.metrics import evidence_found, percentile
+from eval.run import package_versions
 from eval.synthetic import Question, documents_for_chunks, questions, write_corpus
 from rag.config import Settings
 from rag.errors import RagError
@@ -44,7 +44,6 @@ CANDIDATES = 30  # as HybridRetriever.retrieve asks each side for
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 GOLD = Path(__file__).with_name("gold.jsonl")
-PACKAGES = ("rag-assistant", "torch", "sentence-transformers", "chromadb", "llama-index-core", "bm25s")
 Progress = Callable[[str], None]
 T = TypeVar("T")
 
@@ -464,16 +463,6 @@ def _ratios(ours: dict[str, Any], base: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
 def run_benchmark(settings: Settings, options: BenchOptions, progress: Progress = _quiet) -> dict[str, Any]:
     """Measure every size in `options`, then hit@k on the gold set; the result as JSON-ready data.
 
@@ -499,7 +488,7 @@ def run_benchmark(settings: Settings, options: BenchOptions, progress: Progress 
         "seed": options.seed,
         "repeats": options.repeats,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "packages": _versions(),
+        "packages": package_versions(),
         "settings": {
             "embed_model": settings.embed_model,
             "embed_backend": settings.embed_backend,

@@ -99,7 +99,8 @@ def _commit() -> str | None:
     return done.stdout.strip() or None
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """Versions of the packages a result depends on (those installed)."""
     out = {}
     for name in PACKAGES:
         try:
@@ -144,7 +145,7 @@ def evaluate(
                 {**settings.index_fingerprint(), "answerer": answerer or settings.answerer, "k": k}, sort_keys=True
             ).encode()
         ).hexdigest()[:12],
-        "versions": _versions(),
+        "versions": package_versions(),
         "gold": str(gold_path or GOLD) if gold else None,
         "predictions": str(predictions) if predictions else None,
         "answerer": None if predictions else answerer or settings.answerer,
