@@ -27,7 +27,7 @@ class SentenceTransformerEmbedder:
 
     backend = "torch"
 
-    def __init__(self, name: str, batch_size: int = 32) -> None:
+    def __init__(self, name: str, batch_size: int = 32, models_dir: Path | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import transformers
@@ -38,6 +38,8 @@ class SentenceTransformerEmbedder:
 
         self.name = name
         self.batch_size = batch_size
+        self._models_dir = models_dir  # where the question graph is kept; None: questions go through torch
+        self._query_graph: Any = None  # made on the first question (see embed_query)
         # The bundled MiniLM is English-only: across languages its similarities are noise (see retrieval).
         self.multilingual = any(k in name.lower() for k in ("multilingual", "labse", "bge-m3", "-m3", "xlm"))
         try:
@@ -72,8 +74,21 @@ class SentenceTransformerEmbedder:
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed one question."""
-        return list(self._encode([text])[0].tolist())
+        """Embed one question: with the model's fp32 ONNX graph when it has one (same vectors, a third of the time)."""
+        graph = self._question_graph()
+        return list((graph.encode([text]) if graph else self._encode([text]))[0].tolist())
+
+    def _question_graph(self) -> Any:
+        if self._query_graph is None:
+            self._query_graph = False
+            from rag.embedders.onnx import Graph, graph_path, mean_pooling
+
+            if self._models_dir is not None and mean_pooling(self._model):
+                try:
+                    self._query_graph = Graph(self._model, graph_path(self._models_dir, self.name, "fp32"))
+                except Exception:  # noqa: BLE001 - a model that does not export is still served, by torch
+                    self._query_graph = False
+        return self._query_graph
 
     def _encode(self, texts: Sequence[str]) -> Any:
         """Unit vectors of one batch, as a numpy array."""

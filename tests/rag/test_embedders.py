@@ -9,7 +9,8 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from rag.config import load_settings
-from rag.embedders import embedder_for
+from rag.embedders import embedder_for, get_embedder
+from rag.embedders.factory import onnx_dir
 from rag.errors import IndexMismatchError, SettingsError
 
 SENTENCES = [
@@ -26,8 +27,8 @@ def test_onnx_int8_is_made_once_and_agrees_with_torch(rag_home: Path) -> None:
     torch_settings = load_settings(environ={"RAG_HOME": str(rag_home)})
     int8_settings = torch_settings.model_copy(update={"embed_backend": "onnx-int8"})
     int8 = embedder_for(int8_settings)
-    model_file = rag_home / "models" / "all-MiniLM-L6-v2-int8.onnx"
-    assert model_file.is_file() and list(model_file.parent.iterdir()) == [model_file]  # no temporary left
+    graphs = list(onnx_dir().glob("all-MiniLM-L6-v2-*-int8.onnx"))
+    assert len(graphs) == 1 and not list(onnx_dir().glob("tmp*"))  # no temporary left behind
 
     ours = np.array(int8.embed_documents(SENTENCES))
     reference = np.array(embedder_for(torch_settings).embed_documents(SENTENCES))
@@ -53,3 +54,11 @@ def test_switching_backend_asks_for_a_rebuild(rag_home: Path, tmp_path: Path) ->
 def test_unknown_backend_names_the_setting() -> None:
     with pytest.raises(SettingsError, match=r"^setting embed_backend: Input should be 'torch' or 'onnx-int8'"):
         load_settings(environ={"RAG_EMBED_BACKEND": "cuda"})
+
+
+def test_questions_are_embedded_by_the_fp32_graph_with_torch_vectors(rag_home: Path) -> None:
+    embedder = embedder_for(load_settings(environ={"RAG_HOME": str(rag_home)}))
+    plain = get_embedder("all-MiniLM-L6-v2")  # no graph directory: questions go through torch
+    for sentence in SENTENCES:
+        assert float(np.dot(embedder.embed_query(sentence), plain.embed_query(sentence))) > 0.9999
+    assert len(list(onnx_dir().glob("all-MiniLM-L6-v2-*-fp32.onnx"))) == 1
