@@ -73,8 +73,6 @@ class Graph:
 class OnnxInt8Embedder(SentenceTransformerEmbedder):
     """Tokenizes like the torch model and runs its int8 graph for passages and questions alike."""
 
-    backend = "onnx-int8"
-
     def __init__(self, name: str, batch_size: int, models_dir: Path) -> None:
         super().__init__(name, batch_size)
         if not mean_pooling(self._model):

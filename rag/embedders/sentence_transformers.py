@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,8 +25,6 @@ def resolve_model_path(name: str) -> str:
 
 class SentenceTransformerEmbedder:
     """Embeds with a local sentence-transformers model on the CPU, never downloading."""
-
-    backend = "torch"
 
     def __init__(self, name: str, batch_size: int = 32, models_dir: Path | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -84,10 +83,8 @@ class SentenceTransformerEmbedder:
             from rag.embedders.onnx import Graph, graph_path, mean_pooling
 
             if self._models_dir is not None and mean_pooling(self._model):
-                try:
+                with contextlib.suppress(Exception):  # a model that does not export is still served, by torch
                     self._query_graph = Graph(self._model, graph_path(self._models_dir, self.name, "fp32"))
-                except Exception:  # noqa: BLE001 - a model that does not export is still served, by torch
-                    self._query_graph = False
         return self._query_graph
 
     def _encode(self, texts: Sequence[str]) -> Any:
