@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
+from rag.text import file_slug
 
 KEY_CHARS = 32  # of the SHA-256 hex digest: no collision in any corpus this will see
 
@@ -30,8 +30,7 @@ def text_key(text: str) -> str:
 
 def cache_path(directory: Path, seed: int, model: str) -> Path:
     """The cache file of one corpus seed and model."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-")[-80:] or "model"
-    return directory / f"vectors-{slug}-seed{seed}.npz"
+    return directory / f"vectors-{file_slug(model)}-seed{seed}.npz"
 
 
 class VectorCache:

@@ -30,6 +30,11 @@ ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|jusqu|lorsqu|puisqu)'", re.IGNORE
 TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[a-z][a-z0-9]*")
 
 
+def file_slug(name: str, limit: int = 60) -> str:
+    """`name` (a model name or path) as a safe piece of a file name: at most `limit` characters, never empty."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[-limit:] or "model"
+
+
 def fold(text: str) -> str:
     """Lowercase, strip accents, unify apostrophes and dashes."""
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from typing import Any
 
 from rag.embedders.sentence_transformers import SentenceTransformerEmbedder
 from rag.errors import SettingsError
+from rag.text import file_slug
 
 
 def mean_pooling(model: Any) -> bool:
@@ -39,8 +39,7 @@ def graph_path(models_dir: Path, name: str, kind: str) -> Path:
 
     source = Path(resolve_model_path(name))
     stamp = f"{source.resolve()}:{source.stat().st_mtime_ns if source.exists() else ''}"
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[-60:] or "model"
-    return models_dir / f"{slug}-{hashlib.sha256(stamp.encode()).hexdigest()[:10]}-{kind}.onnx"
+    return models_dir / f"{file_slug(name)}-{hashlib.sha256(stamp.encode()).hexdigest()[:10]}-{kind}.onnx"
 
 
 class Graph:
