@@ -154,7 +154,7 @@ class Bench:
         self.embedder = embedder_for(settings)  # what ingest uses
         self.model_path = resolve_model_path(settings.embed_model)
         # The hardware limit: the very model object ingest uses, called directly (no second copy in RAM).
-        self.raw = getattr(self.embedder, "_model", None) or SentenceTransformer(self.model_path, device="cpu")
+        self.raw = getattr(self.embedder, "model", None) or SentenceTransformer(self.model_path, device="cpu")
         self.embedder.embed_documents(["warm up"])
         model = settings.embed_model + ("" if settings.embed_backend == "torch" else f"@{settings.embed_backend}")
         self.cache = VectorCache(options.cache_dir or settings.home / "bench-cache", options.seed, model)

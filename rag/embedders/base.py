@@ -12,9 +12,17 @@ class Embedder(Protocol):
     """Turns text into unit vectors, and knows how much text it can read."""
 
     name: str
-    dim: int
-    max_tokens: int  # the model's own word pieces it reads before truncating silently
     multilingual: bool  # False: a question and a passage in different languages get meaningless similarities
+
+    @property
+    def dim(self) -> int:
+        """Length of a vector."""
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's own word pieces it reads before truncating silently."""
+        ...
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model spends on `text`, special tokens excluded."""

@@ -42,30 +42,49 @@ def graph_path(models_dir: Path, name: str, kind: str) -> Path:
     return models_dir / f"{file_slug(name)}-{hashlib.sha256(stamp.encode()).hexdigest()[:10]}-{kind}.onnx"
 
 
+def tokenizer_path(graph: Path) -> Path:
+    """The model's tokenizer, kept beside its graph so that questions need neither torch nor transformers."""
+    return graph.with_suffix(".tokenizer.json")
+
+
 class Graph:
-    """A mean-pooling sentence-transformers model as an onnxruntime session, made from it on first use."""
+    """A mean-pooling sentence-transformers model as an onnxruntime session and its fast tokenizer."""
 
-    def __init__(self, model: Any, path: Path) -> None:
+    def __init__(self, path: Path) -> None:
+        """Load the graph at `path` and the tokenizer beside it (see `made_from`)."""
         import onnxruntime
+        from tokenizers import Tokenizer
 
-        self._tokenizer, self._max_length = model.tokenizer, model.max_seq_length
-        self._inputs = list(model.tokenizer.model_input_names)
-        if not path.is_file():
-            _export(model[0].auto_model, model.tokenizer, self._inputs, path, quantize=path.stem.endswith("int8"))
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path(path)))
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inputs = [i.name for i in self._session.get_inputs()]
+
+    @classmethod
+    def made_from(cls, model: Any, path: Path) -> Graph:
+        """The graph of `model` (a SentenceTransformer) at `path`, exported first if it is not there yet."""
+        if not path.is_file():
+            inputs = list(model.tokenizer.model_input_names)
+            _export(model[0].auto_model, model.tokenizer, inputs, path, quantize=path.stem.endswith("int8"))
+        if not tokenizer_path(path).is_file():
+            _save_tokenizer(model, tokenizer_path(path))
+        return cls(path)
 
     def encode(self, texts: Sequence[str]) -> Any:
         """Unit vectors of one batch, as a numpy array."""
         import numpy as np
 
-        batch = self._tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self._max_length, return_tensors="np"
-        )
-        hidden = self._session.run(None, {k: batch[k].astype(np.int64) for k in self._inputs})[0]
-        mask = batch["attention_mask"][..., None].astype(np.float32)
-        vectors = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        encodings = self._tokenizer.encode_batch(list(texts))  # truncated to the model's window, padded
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": mask,
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        hidden = self._session.run(None, {k: feeds[k] for k in self._inputs})[0]
+        weights = mask[..., None].astype(np.float32)
+        vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
 
@@ -74,14 +93,27 @@ class OnnxInt8Embedder(SentenceTransformerEmbedder):
 
     def __init__(self, name: str, batch_size: int, models_dir: Path) -> None:
         super().__init__(name, batch_size)
-        if not mean_pooling(self._model):
-            modules = " + ".join(type(m).__name__ for m in self._model)
+        if not mean_pooling(self.model):
+            modules = " + ".join(type(m).__name__ for m in self.model)
             raise SettingsError(f"embed_backend 'onnx-int8' needs a mean-pooling model; {name!r} is {modules}")
-        self._graph = Graph(self._model, graph_path(models_dir, name, "int8"))
+        self._graph = Graph.made_from(self.model, graph_path(models_dir, name, "int8"))
         self._query_graph = self._graph
 
     def _encode(self, texts: Sequence[str]) -> Any:
         return self._graph.encode(texts)
+
+
+def _save_tokenizer(model: Any, path: Path) -> None:
+    """Write `model`'s fast tokenizer, set to truncate to its window and pad a batch, to `path` (atomically)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(model.tokenizer.backend_tokenizer.to_str())  # a copy: transformers owns its own
+    tokenizer.enable_truncation(int(model.max_seq_length))
+    tokenizer.enable_padding(pad_id=int(model.tokenizer.pad_token_id), pad_token=str(model.tokenizer.pad_token))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
+        tmp.write(tokenizer.to_str())
+    os.replace(tmp.name, path)
 
 
 def _export(model: Any, tokenizer: Any, inputs: list[str], path: Path, quantize: bool) -> None:

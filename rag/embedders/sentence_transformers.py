@@ -27,33 +27,51 @@ class SentenceTransformerEmbedder:
     """Embeds with a local sentence-transformers model on the CPU, never downloading."""
 
     def __init__(self, name: str, batch_size: int = 32, models_dir: Path | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import transformers
-        from sentence_transformers import SentenceTransformer
-
-        transformers.logging.disable_progress_bar()  # "Loading weights" bars are noise on every command
-        transformers.logging.set_verbosity_error()
-
         self.name = name
         self.batch_size = batch_size
         self._models_dir = models_dir  # where the question graph is kept; None: questions go through torch
         self._query_graph: Any = None  # made on the first question (see embed_query)
+        self._model: Any = None  # the torch model, loaded when passages are embedded or counted (see model)
         # The bundled MiniLM is English-only: across languages its similarities are noise (see retrieval).
         self.multilingual = any(k in name.lower() for k in ("multilingual", "labse", "bge-m3", "-m3", "xlm"))
-        try:
-            self._model: Any = SentenceTransformer(resolve_model_path(name), device="cpu")
-        except (OSError, ValueError) as exc:
-            raise SettingsError(
-                f"embedding model {name!r} could not be loaded offline ({type(exc).__name__}); "
-                "give a local path or the bundled 'all-MiniLM-L6-v2'"
-            ) from None
-        self.dim = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length or 512) - 2  # [CLS] and [SEP] take two of the window
+        if self._graph_file() is None:
+            self.model  # noqa: B018 - load now: a model that cannot be loaded is refused before any work starts
+
+    @property
+    def model(self) -> Any:
+        """The SentenceTransformer, loaded on first use.
+
+        A process that only asks questions never loads it once the question graph exists: importing torch
+        and sentence-transformers is most of a cold `rag ask`.
+        """
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.logging.disable_progress_bar()  # "Loading weights" bars are noise on every command
+            transformers.logging.set_verbosity_error()
+            try:
+                self._model = SentenceTransformer(resolve_model_path(self.name), device="cpu")
+            except (OSError, ValueError) as exc:
+                raise SettingsError(
+                    f"embedding model {self.name!r} could not be loaded offline ({type(exc).__name__}); "
+                    "give a local path or the bundled 'all-MiniLM-L6-v2'"
+                ) from None
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension() or 0)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length or 512) - 2  # [CLS] and [SEP] take two of the window
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model spends on `text`, special tokens excluded."""
-        return len(self._model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        return len(self.model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
 
     def embed_documents(self, texts: Sequence[str], on_batch: ProgressFn | None = None) -> list[list[float]]:
         """Embed passages in batches of similar length, reporting progress after each one.
@@ -77,16 +95,27 @@ class SentenceTransformerEmbedder:
         graph = self._question_graph()
         return list((graph.encode([text]) if graph else self._encode([text]))[0].tolist())
 
+    def _graph_file(self) -> Path | None:
+        """The question graph, when it has been made already (with its tokenizer)."""
+        from rag.embedders.onnx import graph_path, tokenizer_path
+
+        if self._models_dir is None:
+            return None
+        path = graph_path(self._models_dir, self.name, "fp32")
+        return path if path.is_file() and tokenizer_path(path).is_file() else None
+
     def _question_graph(self) -> Any:
         if self._query_graph is None:
             self._query_graph = False
             from rag.embedders.onnx import Graph, graph_path, mean_pooling
 
-            if self._models_dir is not None and mean_pooling(self._model):
-                with contextlib.suppress(Exception):  # a model that does not export is still served, by torch
-                    self._query_graph = Graph(self._model, graph_path(self._models_dir, self.name, "fp32"))
+            with contextlib.suppress(Exception):  # a model that does not export is still served, by torch
+                if made := self._graph_file():
+                    self._query_graph = Graph(made)
+                elif self._models_dir is not None and mean_pooling(self.model):
+                    self._query_graph = Graph.made_from(self.model, graph_path(self._models_dir, self.name, "fp32"))
         return self._query_graph
 
     def _encode(self, texts: Sequence[str]) -> Any:
         """Unit vectors of one batch, as a numpy array."""
-        return self._model.encode(list(texts), batch_size=len(texts), normalize_embeddings=True)
+        return self.model.encode(list(texts), batch_size=len(texts), normalize_embeddings=True)

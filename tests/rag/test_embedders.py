@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ from ingest.pipeline import ingest_paths
 from rag.config import load_settings
 from rag.embedders import embedder_for, get_embedder
 from rag.embedders.factory import onnx_dir
-from rag.embedders.onnx import graph_path
+from rag.embedders.onnx import graph_path, tokenizer_path
 from rag.errors import IndexMismatchError, SettingsError
 
 SENTENCES = [
@@ -62,4 +65,19 @@ def test_questions_are_embedded_by_the_fp32_graph_with_torch_vectors(rag_home: P
     plain = get_embedder("all-MiniLM-L6-v2")  # no graph directory: questions go through torch
     for sentence in SENTENCES:
         assert float(np.dot(embedder.embed_query(sentence), plain.embed_query(sentence))) > 0.9999
-    assert graph_path(onnx_dir(), "all-MiniLM-L6-v2", "fp32").is_file()
+    assert tokenizer_path(graph_path(onnx_dir(), "all-MiniLM-L6-v2", "fp32")).is_file()
+
+
+def test_a_process_that_only_asks_never_loads_torch(rag_home: Path) -> None:
+    embedder_for(load_settings()).embed_query("warm up")  # makes the question graph, once per user
+    code = (
+        "import json, sys; from rag.config import load_settings; from rag.embedders import embedder_for; "
+        "vectors = [embedder_for(load_settings()).embed_query(s) for s in sys.argv[1:]]; "
+        "print(json.dumps([vectors, sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules)]))"
+    )
+    long = " ".join(SENTENCES * 30)  # past the model's window: truncated as the torch tokenizer does
+    run = subprocess.run([sys.executable, "-c", code, *SENTENCES, long], capture_output=True, text=True, check=True)
+    vectors, loaded = json.loads(run.stdout)
+    assert loaded == []
+    reference = get_embedder("all-MiniLM-L6-v2").embed_documents([*SENTENCES, long])  # torch
+    assert (np.array(vectors) * np.array(reference)).sum(axis=1).min() > 0.9999
