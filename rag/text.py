@@ -26,6 +26,22 @@ STOPWORDS = frozenset(
     """.split()
 )
 
+MONTHS = {  # number: (English, French folded)
+    1: ("january", "janvier"),
+    2: ("february", "fevrier"),
+    3: ("march", "mars"),
+    4: ("april", "avril"),
+    5: ("may", "mai"),
+    6: ("june", "juin"),
+    7: ("july", "juillet"),
+    8: ("august", "aout"),
+    9: ("september", "septembre"),
+    10: ("october", "octobre"),
+    11: ("november", "novembre"),
+    12: ("december", "decembre"),
+}
+MONTH_OF = {name: number for number, names in MONTHS.items() for name in names}
+
 ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|jusqu|lorsqu|puisqu)'", re.IGNORECASE)
 TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[a-z][a-z0-9]*")
 
@@ -217,10 +233,7 @@ def _shared_scales(text: str, found: list[Quantity]) -> list[Quantity]:
 
 NAME = re.compile(r"\b[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*", re.UNICODE)
 TITLES = frozenset("ceo pdg cto cfo coo ia ai pib gdp according selon".split())
-_MONTH_NAMES = frozenset(
-    "january february march april may june july august september october november december "
-    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split()
-)
+_MONTH_NAMES = frozenset(MONTH_OF)
 
 
 def proper_names(sentence: str) -> list[str]:

@@ -15,27 +15,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.chunks import Chunk
-from rag.text import Quantity, fold, proper_names, quantities, same_word, squash, tokenize, word_overlap
+from rag.text import (
+    MONTH_OF,
+    MONTHS,
+    Quantity,
+    fold,
+    proper_names,
+    quantities,
+    same_word,
+    squash,
+    tokenize,
+    word_overlap,
+)
 
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 MIN_OVERLAP = 0.5  # share of a claim's content words found in one evidence sentence
 
-MONTHS = {
-    1: ("january", "janvier"),
-    2: ("february", "fevrier"),
-    3: ("march", "mars"),
-    4: ("april", "avril"),
-    5: ("may", "mai"),
-    6: ("june", "juin"),
-    7: ("july", "juillet"),
-    8: ("august", "aout"),
-    9: ("september", "septembre"),
-    10: ("october", "octobre"),
-    11: ("november", "novembre"),
-    12: ("december", "decembre"),
-}
-MONTH_OF = {name: number for number, names in MONTHS.items() for name in names}
 TRAILER = re.compile(r"[»\"”)\s]*(?:\[\d+(?:\s*,\s*\d+)*\][\s.]*)+")  # "» [4]" closing a quoted sentence
 ABBREVIATIONS = re.compile(r"\b(?:M|Mr|Mrs|Ms|Dr|St|vs|etc|e\.g|i\.e|Inc|Corp|Jr|Sr|No)\.$")
 

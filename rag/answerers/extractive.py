@@ -16,6 +16,8 @@ from rag.answerers.base import AnswerRequest, refusal
 from rag.chunks import Chunk
 from rag.text import (
     DETACHED_SCALE,
+    MONTH_OF,
+    MONTHS,
     SCALES,
     Quantity,
     expand,
@@ -76,10 +78,7 @@ KEYWORDS: list[tuple[str, str]] = [
 ]
 CURRENCY_WORDS = re.compile(r"\$|dollars?|usd", re.IGNORECASE)
 AGE = re.compile(r"(\d{1,3})\s?(?:ans|years? old|-year-old)|(?:aged?|age of|âge de|age de)\s(\d{1,3})|\((\d{2})\)")
-MONTH_WORDS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre"
-)
+MONTH_WORDS = "|".join([*MONTH_OF, "février", "août", "décembre"])  # French as written, and folded
 DATE = re.compile(rf"(?:\b\d{{1,2}}(?:er)?\s)?\b(?:{MONTH_WORDS})\b(?:\s\d{{4}})?|\b(?:19|20)\d\d\b", re.IGNORECASE)
 CHANGE = re.compile(
     r"\b(?:recul|baiss|augment|diminu|progress|croiss|chut|fell|fall|rose|rise|grew|grow|shr[ai]nk|contract|declin"
@@ -521,8 +520,6 @@ def render_span(span: str, kind: str, language: str, sentence: str) -> str:
 
 
 def _translate_months(text: str, language: str) -> str:
-    from rag.verify import MONTH_OF, MONTHS
-
     def swap(match: re.Match[str]) -> str:
         number = MONTH_OF.get(fold(match.group()))
         return (
