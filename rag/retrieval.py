@@ -86,6 +86,9 @@ class HybridRetriever:
     def bm25(self, query: str, n: int) -> list[tuple[str, float]]:
         """Chunk ids ranked by BM25 over folded FR/EN tokens (no match: empty)."""
         self._sync()
+        return self._bm25_ranked(query, n)
+
+    def _bm25_ranked(self, query: str, n: int) -> list[tuple[str, float]]:
         # The question's words plus their translations: an English question finds the French article.
         tokens = [t for t in dict.fromkeys(expand(tokenize(query))) if t in self._bm25.vocab_dict] if self._bm25 else []
         if not tokens:
@@ -107,7 +110,7 @@ class HybridRetriever:
             if chunk_id in self._chunks:
                 found[chunk_id] = Retrieved(self._chunks[chunk_id], 1 / (RRF_K + rank), sim, rank)
         language = guess_language(query)
-        for rank, (chunk_id, score) in enumerate(self.bm25(query, candidates), start=1):
+        for rank, (chunk_id, score) in enumerate(self._bm25_ranked(query, candidates), start=1):  # synced above
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
             hit.bm25, hit.bm25_rank = score, rank
             if not self.embedder.multilingual and hit.chunk.language and hit.chunk.language != language:
