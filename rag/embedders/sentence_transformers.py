@@ -29,7 +29,12 @@ class SentenceTransformerEmbedder:
     def __init__(self, name: str, batch_size: int = 32, models_dir: Path | None = None) -> None:
         self.name = name
         self.batch_size = batch_size
-        self._models_dir = models_dir  # where the question graph is kept; None: questions go through torch
+        # Where the question graph is kept (resolving the model's path once); None: questions go through torch.
+        self._graph_at: Path | None = None
+        if models_dir is not None:
+            from rag.embedders.onnx import graph_path
+
+            self._graph_at = graph_path(models_dir, name, "fp32")
         self._query_graph: Any = None  # made on the first question (see embed_query)
         self._model: Any = None  # the torch model, loaded when passages are embedded or counted (see model)
         # The bundled MiniLM is English-only: across languages its similarities are noise (see retrieval).
@@ -97,23 +102,21 @@ class SentenceTransformerEmbedder:
 
     def _graph_file(self) -> Path | None:
         """The question graph, when it has been made already (with its tokenizer)."""
-        from rag.embedders.onnx import graph_path, tokenizer_path
+        from rag.embedders.onnx import tokenizer_path
 
-        if self._models_dir is None:
-            return None
-        path = graph_path(self._models_dir, self.name, "fp32")
-        return path if path.is_file() and tokenizer_path(path).is_file() else None
+        path = self._graph_at
+        return path if path is not None and path.is_file() and tokenizer_path(path).is_file() else None
 
     def _question_graph(self) -> Any:
         if self._query_graph is None:
             self._query_graph = False
-            from rag.embedders.onnx import Graph, graph_path, mean_pooling
+            from rag.embedders.onnx import Graph, mean_pooling
 
             with contextlib.suppress(Exception):  # a model that does not export is still served, by torch
                 if made := self._graph_file():
                     self._query_graph = Graph(made)
-                elif self._models_dir is not None and mean_pooling(self.model):
-                    self._query_graph = Graph.made_from(self.model, graph_path(self._models_dir, self.name, "fp32"))
+                elif self._graph_at is not None and mean_pooling(self.model):
+                    self._query_graph = Graph.made_from(self.model, self._graph_at)
         return self._query_graph
 
     def _encode(self, texts: Sequence[str]) -> Any:
