@@ -175,10 +175,14 @@ class Bench:
     # --- ingest -----------------------------------------------------------------------------------
 
     def ingest(self, label: str, corpus: Path) -> tuple[Settings, dict[str, Any]]:
-        """First ingests into fresh indexes (`repeats` times), then no-change re-ingests of the last one."""
+        """First ingests into fresh indexes, each followed by a raw encode of the same chunks; then re-ingests.
+
+        Taking ingest and raw encode in turn lets the shared machine's drift hit both alike. The re-ingests
+        (no change) run on the last index.
+        """
         from ingest.pipeline import ingest_paths
 
-        seconds, chunks, settings = [], 0, self.settings
+        seconds, encoded, chunks, settings, texts = [], [], 0, self.settings, []
         for run in range(self.options.repeats):
             home = self.work / f"ours-{label}-{run}"
             settings = _bench_settings(self.settings, home)
@@ -188,13 +192,30 @@ class Bench:
             chunks = report.added
             seconds.append(took)
             self.say(f"[{label}] ingest {run + 1}/{self.options.repeats}: {chunks} chunks in {took:.1f} s")
+            if run == 0:
+                indexed = [c.text for c in open_store(settings).chunks()]
+                pieces = sum(self.embedder.count_tokens(t) for t in indexed)  # all of them reach the model
+                texts = self._sample(indexed)
+            vectors, took = _timed(self.encode, texts)
+            encoded.append(took)
+            if run == 0:
+                self.cache.put(texts, vectors)
+                self.cache.save()
+            self.say(f"[{label}] raw encode {run + 1}/{self.options.repeats}: {len(texts) / took:.1f} chunks/s")
             if run + 1 < self.options.repeats:
                 shutil.rmtree(home)
+        first = self._throughput(chunks, seconds)
+        encode = {"chunks": len(texts), **self._throughput(len(texts), encoded)}
         return settings, {
-            "chunks": chunks,
-            "first": self._throughput(chunks, seconds),
-            "reingest_s": self._reingest(label, corpus, settings, chunks),
-            "peak_rss_mb": peak_rss_mb(),
+            "ingest": {
+                "chunks": chunks,
+                "first": first,
+                "embedded_pieces_per_s": round(pieces / first["seconds"]["median"], 1),
+                "reingest_s": self._reingest(label, corpus, settings, chunks),
+                "peak_rss_mb": peak_rss_mb(),
+            },
+            "encode": encode,
+            "ingest_fraction_of_encode": round(first["chunks_per_s"]["median"] / encode["chunks_per_s"]["median"], 4),
         }
 
     def _reingest(self, label: str, corpus: Path, settings: Settings, chunks: int) -> dict[str, float | int]:
@@ -212,18 +233,6 @@ class Bench:
     @staticmethod
     def _throughput(chunks: int, seconds: list[float]) -> dict[str, Any]:
         return {"seconds": stats(seconds), "chunks_per_s": stats([chunks / s for s in seconds])}
-
-    def raw_encode(self, label: str, texts: list[str]) -> dict[str, Any]:
-        """`SentenceTransformer.encode` alone on the chunk texts; the vectors fill the cache."""
-        seconds = []
-        for run in range(self.options.repeats):
-            vectors, took = _timed(self.encode, texts)
-            seconds.append(took)
-            if run == 0:
-                self.cache.put(texts, vectors)
-            self.say(f"[{label}] raw encode {run + 1}/{self.options.repeats}: {len(texts) / took:.1f} chunks/s")
-        self.cache.save()
-        return {"chunks": len(texts), **self._throughput(len(texts), seconds)}
 
     def build_from_cache(self, label: str, corpus: Path) -> tuple[Settings, dict[str, Any]]:
         """An index of `corpus` made of cached vectors (encoding and caching the missing ones first)."""
@@ -386,15 +395,8 @@ class Bench:
         if cached:
             (settings, result["ingest"]), phases["build_from_cache"] = _timed(self.build_from_cache, label, corpus)
         else:
-            (settings, result["ingest"]), phases["ingest"] = _timed(self.ingest, label, corpus)
-            texts = [c.text for c in open_store(settings).chunks()]
-            pieces = sum(self.embedder.count_tokens(t) for t in texts)  # all of them reach the model
-            result["ingest"]["embedded_pieces_per_s"] = round(
-                pieces / result["ingest"]["first"]["seconds"]["median"], 1
-            )
-            result["encode"], phases["raw_encode"] = _timed(self.raw_encode, label, self._sample(texts))
-            ours = result["ingest"]["first"]["chunks_per_s"]["median"]
-            result["ingest_fraction_of_encode"] = round(ours / result["encode"]["chunks_per_s"]["median"], 4)
+            (settings, measured), phases["ingest_and_raw_encode"] = _timed(self.ingest, label, corpus)
+            result.update(measured)
         result["chunks"] = result["ingest"]["chunks"]
         measured, phases["retrieval_and_answers"] = _timed(self.retrieval, label, settings, asked)
         result.update(measured)
@@ -463,9 +465,16 @@ def _ratios(ours: dict[str, Any], base: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def run_benchmark(settings: Settings, options: BenchOptions, progress: Progress = _quiet) -> dict[str, Any]:
+def run_benchmark(
+    settings: Settings,
+    options: BenchOptions,
+    progress: Progress = _quiet,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Measure every size in `options`, then hit@k on the gold set; the result as JSON-ready data.
 
+    `checkpoint` gets the result so far after each size (`"complete": False`, no gold figures yet), so a
+    run killed at 100k keeps what it measured at 1k and 10k.
     Raises BenchError when a step fails, SettingsError when the model cannot be loaded.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -475,14 +484,30 @@ def run_benchmark(settings: Settings, options: BenchOptions, progress: Progress 
     try:
         progress(f"loading models; work directory {work}")
         bench = Bench(settings, options, work, progress)
-        sizes = [bench.size(label, target) for label, target in options.sizes]
+        sizes: list[dict[str, Any]] = []
+        for label, target in options.sizes:
+            sizes.append(bench.size(label, target))
+            if checkpoint is not None:
+                checkpoint(_result(settings, options, bench, sizes, None, started))
         gold, took = _timed(bench.gold)
         gold["phase_s"] = round(took, 1)
     finally:
         if options.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    return _result(settings, options, bench, sizes, gold, started)
+
+
+def _result(
+    settings: Settings,
+    options: BenchOptions,
+    bench: Bench,
+    sizes: list[dict[str, Any]],
+    gold: dict[str, Any] | None,
+    started: float,
+) -> dict[str, Any]:
     return {
         "benchmark": 1,
+        "complete": gold is not None,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": options.quick,
         "seed": options.seed,
@@ -498,7 +523,7 @@ def run_benchmark(settings: Settings, options: BenchOptions, progress: Progress 
             "top_k": settings.top_k,
         },
         "vector_cache": str(bench.cache.path),
-        "sizes": sizes,
+        "sizes": list(sizes),  # a copy: checkpoints must not grow with the run
         "gold": gold,
         "peak_rss_mb": peak_rss_mb(),
         "seconds": round(time.perf_counter() - started, 1),

@@ -92,12 +92,17 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     lines += [f"| {name} | " + " | ".join(cell(s) for s in sizes) + " |" for name, cell in ROWS]
     gold = result["gold"]
-    k = gold["k"]
-    hits = gold["hit_at_k"]
+    if gold is None:  # written after a size, before the run ended
+        lines += ["", "Partial result: the run has not finished (no gold-set figures yet)."]
+    else:
+        hits = gold["hit_at_k"]
+        lines += [
+            "",
+            f"Gold set ({gold['questions']} single-turn answerable questions, bundled corpus): hit@{gold['k']} "
+            f"ours {_num(hits['fused'], 2)} (dense alone {_num(hits['dense'], 2)}), "
+            f"baseline {_num(hits['baseline'], 2)}.",
+        ]
     lines += [
-        "",
-        f"Gold set ({gold['questions']} single-turn answerable questions, bundled corpus): hit@{k} "
-        f"ours {_num(hits['fused'], 2)} (dense alone {_num(hits['dense'], 2)}), baseline {_num(hits['baseline'], 2)}.",
         "",
         f"{result['machine']['cpus']} CPUs, {result['machine']['platform']}; "
         f"model {result['settings']['embed_model']} ({result['settings'].get('embed_backend', 'torch')}), "

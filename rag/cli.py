@@ -237,7 +237,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         chosen["sizes"] = parse_sizes(args.sizes)
     chosen["baseline"] = not args.no_baseline
     options = BenchOptions.quick_mode(**chosen) if args.quick else BenchOptions(**chosen)
-    result = run_benchmark(_settings(args), options, progress=lambda m: print(f"bench: {m}", file=sys.stderr))
+
+    def say(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr)
+
+    def checkpoint(partial: dict[str, Any]) -> None:  # a killed run keeps the sizes it finished
+        say(f"result so far in {write_results(partial, args.out)['json']}")
+
+    result = run_benchmark(_settings(args), options, progress=say, checkpoint=checkpoint if args.out else None)
     paths = write_results(result, args.out) if args.out else {}
     print(json.dumps(result, ensure_ascii=False) if args.json else markdown(result), end="" if not args.json else "\n")
     for path in paths.values():

@@ -108,7 +108,8 @@ def test_tiny_run_measures_everything(settings: Settings, tmp_path: Path) -> Non
         work=tmp_path / "work",
     )
     messages: list[str] = []
-    result = run_benchmark(settings, options, progress=messages.append)
+    partials: list[dict[str, Any]] = []
+    result = run_benchmark(settings, options, progress=messages.append, checkpoint=partials.append)
 
     measured, cached = result["sizes"]
     for key in ("ingest", "encode", "ingest_fraction_of_encode", "retrieval_ms", "answer_ms", "cold_ask_s"):
@@ -132,6 +133,10 @@ def test_tiny_run_measures_everything(settings: Settings, tmp_path: Path) -> Non
     gold = result["gold"]
     assert gold["questions"] == 12 and 0 <= gold["hit_at_k"]["baseline"] <= 1 and gold["hit_at_k"]["fused"] > 0.5
     assert any("raw encode" in m for m in messages)
+
+    # After each size, the result so far: a run killed at 100k keeps 1k and 10k.
+    assert [len(p["sizes"]) for p in partials] == [1, 2] and not partials[0]["complete"] and result["complete"]
+    assert partials[0]["sizes"][0]["label"] == "60" and "Partial result" in markdown(partials[0])
 
     table = markdown(result)
     assert table.startswith("| | 60 | 150 |") and len(table.splitlines()) >= len(ROWS) + 2
