@@ -62,6 +62,7 @@ ROWS: list[Row] = [
     ("fused retrieval, ms (median / p95)", _spread("retrieval_ms.fused")),
     ("warm extractive answer, ms (median / p95)", _spread("answer_ms")),
     ("cold `rag ask`, s (median / p95)", _spread("cold_ask_s")),
+    ("cold `rag ask` after an ingest (BM25 rebuilt), s", _value("cold_ask_s.first_after_ingest")),
     ("peak RSS so far, MB (process)", _value("peak_rss_mb", 0)),
     (
         "hit@k synthetic: fused / dense / BM25",

@@ -5,6 +5,7 @@ All state lives under one home directory: `$RAG_HOME`, or the per-user data dire
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rag.errors import SettingsError
+from rag.text import file_slug
 
 ENV_PREFIX = "RAG_"
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
@@ -67,6 +69,12 @@ class Settings(BaseModel):
     def chroma_path(self) -> Path:
         """Where the embedded Chroma keeps its files."""
         return self.home / "chroma"
+
+    @property
+    def bm25_snapshot(self) -> Path:
+        """Where the BM25 side of this collection is saved between processes (see rag/retrieval.py)."""
+        where = hashlib.sha256((self.chroma_url or str(self.chroma_path)).encode()).hexdigest()[:10]
+        return self.home / "bm25" / f"{file_slug(self.collection)}-{where}"
 
     def index_fingerprint(self) -> dict[str, str]:
         """What an index depends on: change any of it and every chunk must be embedded again."""

@@ -81,7 +81,7 @@ class Engine:
 
         self.settings = settings
         self.embedder = embedder_for(settings)
-        self.retriever = HybridRetriever(open_store(settings), self.embedder)
+        self.retriever = HybridRetriever(open_store(settings), self.embedder, snapshot=settings.bm25_snapshot)
         self._answerers: dict[str, Answerer] = {}
 
     def ask(

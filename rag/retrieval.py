@@ -1,12 +1,21 @@
 """Hybrid retrieval: dense search in the vector store plus BM25 over the same chunks, fused by RRF.
 
 The BM25 side is rebuilt from the store whenever the store's version changes, so it is never stale,
-whoever wrote to the store (this process, another `rag ingest`, a UI upload).
+whoever wrote to the store (this process, another `rag ingest`, a UI upload). A rebuild is saved as a
+snapshot (chunks and BM25 index, stamped with the store version), so the next process that finds the
+store unchanged loads it instead: at 100k chunks, reading them back from Chroma and tokenizing them
+costs most of a minute.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import shutil
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rag.chunks import Chunk
@@ -45,9 +54,10 @@ class Retrieved:
 class HybridRetriever:
     """Dense + BM25, fused with reciprocal rank fusion."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder) -> None:
+    def __init__(self, store: VectorStore, embedder: Embedder, snapshot: Path | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.snapshot = snapshot  # directory of the saved BM25 side; None: rebuild in every process
         self._version: str | None = None
         self._chunks: dict[str, Chunk] = {}
         self._order: list[str] = []
@@ -63,16 +73,19 @@ class HybridRetriever:
         version = self.store.version()
         if version == self._version:
             return
-        import bm25s
-
-        chunks = self.store.chunks()
+        loaded = _load_snapshot(self.snapshot, version, self.store) if self.snapshot else None
+        if loaded is None:
+            chunks = self.store.chunks()
+            bm25 = _bm25_index(chunks)
+            # Saved only when no write moved the version while the chunks were read.
+            if self.snapshot and bm25 is not None and self.store.version() == version:
+                _save_snapshot(self.snapshot, version, chunks, bm25)
+        else:
+            chunks, bm25 = loaded
         self._chunks = {c.id: c for c in chunks}
         self._order = [c.id for c in chunks]
         self._at = {(c.doc_id, c.position): c for c in chunks}
-        self._bm25 = None
-        if chunks:
-            self._bm25 = bm25s.BM25()
-            self._bm25.index([tokenize(f"{c.title}\n{c.text}") or ["_"] for c in chunks], show_progress=False)
+        self._bm25 = bm25
         self._version = version
 
     def text_before(self, chunk: Chunk, chars: int = 1200) -> str:
@@ -120,3 +133,53 @@ class HybridRetriever:
             else:
                 hit.score += 1 / (RRF_K + rank)
         return sorted(found.values(), key=lambda r: (-r.score, r.chunk.id))[:k]
+
+
+def _bm25_index(chunks: list[Chunk]) -> Any:
+    """A BM25 index of the chunks' titles and texts, in list order; None when there are none."""
+    if not chunks:
+        return None
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    bm25.index([tokenize(f"{c.title}\n{c.text}") or ["_"] for c in chunks], show_progress=False)
+    return bm25
+
+
+SNAPSHOT_FORMAT = 1
+STAMP = "snapshot.json"  # written last: a directory without it is incomplete
+
+
+def _load_snapshot(path: Path, version: str, store: VectorStore) -> tuple[list[Chunk], Any] | None:
+    """The chunks and BM25 index saved for this store version, or None (none, another version, damaged)."""
+    import bm25s
+
+    try:
+        stamp = json.loads((path / STAMP).read_text(encoding="utf-8"))
+        if stamp.get("format") != SNAPSHOT_FORMAT or stamp.get("version") != version:
+            return None
+        # The count catches a writer killed between its two version moves, which leaves the version as it was.
+        if stamp.get("chunks") != store.count():
+            return None
+        with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
+            chunks = [Chunk(**json.loads(line)) for line in lines]
+        bm25 = bm25s.BM25.load(str(path), show_progress=False)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (chunks, bm25) if len(chunks) == stamp["chunks"] else None
+
+
+def _save_snapshot(path: Path, version: str, chunks: list[Chunk], bm25: Any) -> None:
+    """Write the snapshot beside `path` and swap it in; a failure only costs the next process a rebuild."""
+    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.mkdir(parents=True)
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
+            out.writelines(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n" for c in chunks)
+        bm25.save(str(tmp), show_progress=False)
+        stamp = {"format": SNAPSHOT_FORMAT, "version": version, "chunks": len(chunks)}
+        (tmp / STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -12,6 +12,7 @@ from rag.config import Settings, load_settings
 from rag.conversation import Conversation
 from rag.engine import Engine
 from rag.errors import EmptyIndexError, EmptyQuestion
+from rag.stores.chroma import ChromaStore
 from tests.conftest import CORPUS, run_cli
 
 
@@ -140,6 +141,41 @@ def test_bm25_follows_new_ingests(settings: Settings, tmp_path: Path) -> None:
     assert [hit[0].split(":")[0] for hit in engine.retriever.bm25("zorblax", 5)] == ["note"]
     result = engine.ask("How much did the zorblax project cost?")
     assert result.answer.splitlines()[0].startswith("$77 million [")
+
+
+def test_bm25_snapshot_is_reused_and_never_stale(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_paths([CORPUS / "related" / "finland-gdp.md"], settings)
+    first = Engine(settings).retriever
+    hits = first.bm25("Finland GDP 2023", 5)
+    assert hits and (settings.bm25_snapshot / "snapshot.json").is_file()
+
+    def unread(self: object) -> None:
+        raise AssertionError("read every chunk from the store although the snapshot is current")
+
+    # A new process on an unchanged store loads the snapshot: the same chunks and BM25 ranking.
+    with monkeypatch.context() as m:
+        m.setattr(ChromaStore, "chunks", unread)
+        second = Engine(settings).retriever
+        assert second.bm25("Finland GDP 2023", 5) == hits and second.chunks() == first.chunks()
+
+    # A write moves the store's version: the snapshot is not used, then rebuilt with the new chunks.
+    doc = tmp_path / "note.md"
+    doc.write_text("---\nid: note\n---\nThe zorblax project cost exactly 77 million dollars in 2021.\n")
+    ingest_paths([doc], settings)
+    assert [hit[0].split(":")[0] for hit in second.bm25("zorblax", 5)] == ["note"]
+    with monkeypatch.context() as m:
+        m.setattr(ChromaStore, "chunks", unread)
+        assert [hit[0].split(":")[0] for hit in Engine(settings).retriever.bm25("zorblax", 5)] == ["note"]
+
+    # Rows deleted behind the version's back (a writer killed half-way) or a damaged file: rebuilt, no error.
+    store = second.store
+    assert isinstance(store, ChromaStore)
+    store._collection.delete(ids=[next(cid for cid in second.chunks() if cid.startswith("note:"))])
+    assert Engine(settings).retriever.bm25("zorblax", 5) == []
+    (settings.bm25_snapshot / "chunks.jsonl").write_text("{not json\n", encoding="utf-8")
+    assert Engine(settings).retriever.bm25("Finland GDP 2023", 5) == hits
 
 
 def test_sources_that_disagree_are_both_shown(engine: Engine) -> None:
