@@ -148,6 +148,12 @@ def _bm25_index(chunks: list[Chunk]) -> Any:
 
 SNAPSHOT_FORMAT = 1
 STAMP = "snapshot.json"  # written last: a directory without it is incomplete
+# Tokenized into the stamp: a snapshot made by a version of tokenize() that cuts words otherwise is not used.
+PROBE = "L'été 2025, Meta a payé 14,3 milliards de dollars (14.3bn) pour 49 % de Scale AI."
+
+
+def _stamp(version: str, chunks: int) -> dict[str, Any]:
+    return {"format": SNAPSHOT_FORMAT, "version": version, "chunks": chunks, "tokens": tokenize(PROBE)}
 
 
 def _load_snapshot(path: Path, version: str, store: VectorStore) -> tuple[list[Chunk], Any] | None:
@@ -156,15 +162,13 @@ def _load_snapshot(path: Path, version: str, store: VectorStore) -> tuple[list[C
 
     try:
         stamp = json.loads((path / STAMP).read_text(encoding="utf-8"))
-        if stamp.get("format") != SNAPSHOT_FORMAT or stamp.get("version") != version:
-            return None
         # The count catches a writer killed between its two version moves, which leaves the version as it was.
-        if stamp.get("chunks") != store.count():
+        if stamp != _stamp(version, store.count()):
             return None
         with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
             chunks = [Chunk(**json.loads(line)) for line in lines]
         bm25 = bm25s.BM25.load(str(path), show_progress=False)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     return (chunks, bm25) if len(chunks) == stamp["chunks"] else None
 
@@ -177,8 +181,7 @@ def _save_snapshot(path: Path, version: str, chunks: list[Chunk], bm25: Any) -> 
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
             out.writelines(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n" for c in chunks)
         bm25.save(str(tmp), show_progress=False)
-        stamp = {"format": SNAPSHOT_FORMAT, "version": version, "chunks": len(chunks)}
-        (tmp / STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+        (tmp / STAMP).write_text(json.dumps(_stamp(version, len(chunks))), encoding="utf-8")
         shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)
     except OSError:

@@ -176,6 +176,11 @@ def test_bm25_snapshot_is_reused_and_never_stale(
     assert Engine(settings).retriever.bm25("zorblax", 5) == []
     (settings.bm25_snapshot / "chunks.jsonl").write_text("{not json\n", encoding="utf-8")
     assert Engine(settings).retriever.bm25("Finland GDP 2023", 5) == hits
+    # Made by a tokenizer that cut words otherwise: not used.
+    monkeypatch.setattr("rag.retrieval.tokenize", lambda text: text.split())
+    monkeypatch.setattr(ChromaStore, "chunks", unread)
+    with pytest.raises(AssertionError, match="read every chunk"):
+        Engine(settings).retriever.bm25("Finland GDP 2023", 5)
 
 
 def test_sources_that_disagree_are_both_shown(engine: Engine) -> None:
