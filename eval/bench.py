@@ -182,7 +182,7 @@ class Bench:
         """
         from ingest.pipeline import ingest_paths
 
-        seconds, encoded, chunks, settings, texts = [], [], 0, self.settings, []
+        seconds, encode_seconds, chunks, settings, texts = [], [], 0, self.settings, []
         for run in range(self.options.repeats):
             home = self.work / f"ours-{label}-{run}"
             settings = _bench_settings(self.settings, home)
@@ -197,7 +197,7 @@ class Bench:
                 pieces = sum(self.embedder.count_tokens(t) for t in indexed)  # all of them reach the model
                 texts = self._sample(indexed)
             vectors, took = _timed(self.encode, texts)
-            encoded.append(took)
+            encode_seconds.append(took)
             if run == 0:
                 self.cache.put(texts, vectors)
                 self.cache.save()
@@ -205,7 +205,7 @@ class Bench:
             if run + 1 < self.options.repeats:
                 shutil.rmtree(home)
         first = self._throughput(chunks, seconds)
-        encode = {"chunks": len(texts), **self._throughput(len(texts), encoded)}
+        encode = {"chunks": len(texts), **self._throughput(len(texts), encode_seconds)}
         return settings, {
             "ingest": {
                 "chunks": chunks,
