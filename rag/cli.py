@@ -190,8 +190,27 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_squad(args: argparse.Namespace) -> int:
+    """Run a SQuAD-format question set through the system in a throw-away index; print the scores."""
+    from eval.squad import evaluate_squad, summary_text, write_squad_reports
+
+    report = evaluate_squad(
+        args.squad,
+        _settings(args),
+        limit=args.limit,
+        k=args.k,
+        answerer=args.answerer,
+        progress=not args.json and sys.stderr.isatty(),
+    )
+    paths = write_squad_reports(report, args.out) if args.out else {}
+    print(json.dumps(report, ensure_ascii=False) if args.json else summary_text(report, paths))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score the system (or given predictions) on a gold set; write reports; exit 1 when a gate fails."""
+    if args.squad:
+        return cmd_eval_squad(args)
     from eval.report import write_reports
     from eval.run import GATES, Gates, evaluate, summary_text
 
@@ -355,7 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
         "deterministic: the same inputs give the same scores.",
         epilog="exit codes: 0 every gate passed; 1 a gate failed (a metric under its floor, a drop of more "
         "than max_drop since the previous run, or a new contradicted claim); 2 bad input.\n"
-        "history: one record per run in $RAG_HOME/eval/history.sqlite.",
+        "history: one record per run in $RAG_HOME/eval/history.sqlite.\n"
+        "--squad FILE: ingest FILE's articles into a throw-away index (your index is untouched), ask every "
+        "question\nand report: gold answer stated (short answer line / anywhere), SQuAD F1, refusals, answer "
+        "length,\nretrieval ceiling, latency, per language. Not recorded in the history; no gates (exit 0).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ev.add_argument("--gold", type=Path, metavar="FILE", help="gold JSONL (default: eval/gold.jsonl)")
@@ -365,7 +387,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="score these answers instead of running the system (JSONL: id, question, answer, contexts, reference)",
     )
-    ev.add_argument("--out", type=Path, metavar="DIR", help="write report.json, report.md and report.html here")
+    ev.add_argument(
+        "--squad",
+        type=Path,
+        metavar="FILE",
+        help="run a SQuAD-format set (SQuAD JSON, or JSONL: title, context, question, answers, is_impossible)",
+    )
+    ev.add_argument("--limit", type=int, metavar="N", help="with --squad: the first N questions only")
+    ev.add_argument(
+        "--out", type=Path, metavar="DIR", help="write report.json, report.md and report.html here (--squad: squad.*)"
+    )
     ev.add_argument(
         "--fail-under",
         action="append",
@@ -427,12 +458,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_eval_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--squad is its own suite: no gold file, no predictions, no gates; --limit only goes with it."""
+    if args.squad:
+        clash = [f for f, v in (("--gold", args.gold), ("--predictions", args.predictions)) if v]
+        clash += [f for f, v in (("--fail-under", args.fail_under), ("--gates", args.gates)) if v]
+        if clash:
+            parser.error(f"--squad cannot be combined with {clash[0]}")
+    elif args.limit is not None:
+        parser.error("--limit goes with --squad")
+    if args.limit is not None and args.limit < 1:
+        parser.error(f"--limit must be at least 1, not {args.limit}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rag` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "ingest" and not args.paths and not args.rebuild:
         parser.error("ingest needs at least one PATH (or --rebuild)")
+    if args.command == "eval":
+        _check_eval_flags(parser, args)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
