@@ -210,6 +210,12 @@ def f1_score(prediction: str, gold: str, language: str = "en") -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def best_f1(prediction: str, golds: Sequence[str], language: str = "en") -> float:
+    """The best F1 over the gold answers; a gold that normalizes to nothing (SQuAD has a few ".") is skipped."""
+    scorable = [g for g in golds if normalize_answer(g, language)] or list(golds)
+    return max((f1_score(prediction, g, language) for g in scorable), default=0.0)
+
+
 def states(text: str, golds: Sequence[str], language: str = "en") -> bool:
     """True when some gold answer stands, whole words, in the text (both normalized)."""
     padded = f" {normalize_answer(MARKER.sub(' ', text), language)} "
@@ -247,7 +253,7 @@ def score_row(item: SquadItem, result: Any, latency_ms: float) -> dict[str, Any]
         "refused": result.refused,
         "states_gold_short": answered and states(short, gold, lang) if item.answerable else None,
         "states_gold_any": answered and states(result.answer, gold, lang) if item.answerable else None,
-        "f1": as_json(max(f1_score(short, g, lang) for g in gold) if answered else 0.0) if item.answerable else None,
+        "f1": as_json(best_f1(short, gold, lang) if answered else 0.0) if item.answerable else None,
         "retrieved_has_gold": any(states(t, gold, lang) for t in retrieved) if item.answerable else None,
         "answer_words": None if result.refused else answer_words(result.answer),
         "answer_sentences": None if result.refused else len(split_sentences(result.answer)),

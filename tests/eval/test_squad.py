@@ -11,6 +11,7 @@ from eval.metrics import mean, percentile
 from eval.squad import (
     answer_words,
     articles_of,
+    best_f1,
     f1_score,
     first_questions,
     load_squad,
@@ -89,6 +90,9 @@ def test_f1_matches_squads_official_values() -> None:
     assert f1_score("", "Denver Broncos") == 0.0
     assert f1_score("the", "a") == 1.0  # both empty after normalization, as in SQuAD's script
     assert f1_score("la société Durand", "société Durand Frères", "fr") == pytest.approx(0.8)
+    # A gold answer that normalizes to nothing (SQuAD 2.0 has a "." among real ones) does not match an empty answer.
+    assert best_f1("", ["renewal of hostilities", "."]) == 0.0
+    assert best_f1("the renewal", ["renewal of hostilities", "."]) == pytest.approx(0.5)
 
 
 def test_short_answer_and_stating_a_gold_answer() -> None:
