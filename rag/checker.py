@@ -581,6 +581,20 @@ def _strongest(stage: Stage, label: str, a: Analysis, said: list[str], families:
             families.add(_family(name))
 
 
+def trace(claim: str, evidence: str, checker: Checker | None = None) -> list[tuple[str, float, float, float]]:
+    """Each feature's value and its pull towards supported and towards contradicted, strongest first (`--trace`)."""
+    checker = checker or load_checker()
+    features = analyze(claim, evidence).features
+    support = checker.support.contributions(features)
+    conflict = checker.conflict.contributions(features)
+    rows = []
+    for name in checker.features:
+        towards_support = support[SUPPORTED][name] - support[NOT_SUPPORTED][name]
+        towards_conflict = conflict[CONTRADICTED][name] - conflict[UNSUPPORTED][name]
+        rows.append((name, features.get(name, 0.0), round(towards_support, 6), round(towards_conflict, 6)))
+    return sorted(rows, key=lambda r: (-abs(r[2]), r[0]))
+
+
 def guard(features: dict[str, float]) -> str | None:
     """The verdicts that are rules, not weights; None when the model decides.
 

@@ -14,6 +14,7 @@ from rag.checker import (
     check,
     claim_features,
     load_checker,
+    trace,
 )
 from rag.verify import check_claim
 
@@ -192,3 +193,11 @@ def test_floor_on_the_projects_own_claims() -> None:
     rows = [json.loads(line) for line in CLAIMS.read_text(encoding="utf-8").splitlines() if line.strip()]
     pred = [check_claim(r["claim"], r["context"])[0] for r in rows]
     assert (balanced_supported([r["label"] for r in rows], pred) or 0.0) >= 0.89
+
+
+def test_trace_shows_every_feature_and_its_pull() -> None:
+    rows = trace("The bridge was not rebuilt.", "The bridge was rebuilt in 1950.")
+    pulls = [abs(r[2]) for r in rows]
+    assert pulls == sorted(pulls, reverse=True) and len(rows) == len(load_checker().features)
+    negation = next(r for r in rows if r[0] == "negation_claim_only")
+    assert negation[1] == 1 and negation[2] < 0  # a negation the evidence lacks pulls away from supported
