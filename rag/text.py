@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
+from importlib import resources
 
 STOPWORDS = frozenset(
     """
@@ -53,6 +54,8 @@ def file_slug(name: str, limit: int = 60) -> str:
 
 def fold(text: str) -> str:
     """Lowercase, strip accents, unify apostrophes and dashes."""
+    if text.isascii():  # most words and many sentences: nothing to decompose
+        return text.lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -292,71 +295,15 @@ def guess_language(text: str) -> str:
     return "fr" if fr > en else "en"
 
 
-# --- a small bilingual lexicon: groups of English and French search tokens for the same idea ---------------
+# --- a small bilingual lexicon (rag/data/lexicon.txt): English and French search tokens for the same idea -----
 
-_GROUPS = """
-pay paid paye debourse rachat acquisition cheque buy bought racheter rachete acheter purchase
-stake part participation capital own owning detient possede share
-percentage pourcentage percent
-old age ans
-year annee an
-month moi
-lose lost loss losse perte perdu deficit
-invest investment investir investissement alloue spend spending depense budget consacre pour poured
-capex capital expenditure expenditures depenses investissement
-layoff licencie licenciement fired let employee employe people personne staff worker salarie job emploi
-rank ranked classement place rang position leaderboard sit sat
-launch launched lancement sortie sorti released release publie shipped ship
-valuation valued worth valorisation valorisee evaluee valeur valait vaut
-founded founder fondee fonde creee fondateur cofondateur cofounder co-founder
-created create creation creer cree
-customer client
-richest fortune riche wealth world mondiale mondial monde
-youngest jeune billionaire milliardaire
-offer offre bonu bonus signing signature salary remuneration package pay
-gdp pib country pays compare comparaison comparison output production economy economie
-model modele
-cheating triche tricherie cheat accusation accused
-billion milliard
-million million
-total cumule cumulee cumulative together
-boss patron pdg ceo head dirige lead codirige directeur leader run running
-chief chef
-hire hired recrute recruter debauche poach debaucher recruit lure attirer
-deal transaction accord operation
-largest importante biggest plus grande
-second deuxieme
-third troisieme
-first premier premiere
-startup start-up entreprise company societe firme firm
-scientist scientifique
-interim interimaire interim
-revenue sales chiffre affaire turnover
-profit benefice earning
-growth croissance grew grow augmente augmentation hausse rise rose
-decline recul recule baisse contracted contraction shrank fell fall diminue
-forecast prevision guidance outlook perspective expected prevoit
-raised relevee releve increased augmentee
-research recherche researcher chercheur
-division unit branche pole
-parameter parametre
-context contexte window fenetre
-expert experts
-board conseil
-market marche
-price prix
-announced annonce
-quarter trimestre
-end fin
-start debut beginning far
-before avant previou previously precedemment earlier
-after apre
-worked working work travaille travaillait employed
-join joined joining rejoint rejoindre entrer entre arrive
-before earlier avant auparavant
-"""
+_GROUPS = [
+    line
+    for line in resources.files("rag.data").joinpath("lexicon.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+]
 TRANSLATIONS: dict[str, set[str]] = {}
-for _line in _GROUPS.strip().splitlines():
+for _line in _GROUPS:
     _words = {t for w in _line.split() for t in (tokenize(w) or [w])}
     for _word in _words:
         TRANSLATIONS.setdefault(_word, set()).update(_words - {_word})
