@@ -18,11 +18,30 @@ FOLLOW_UP = re.compile(
     r"|^(?:and|et|what about|et pour|and for|also)\b",
     re.IGNORECASE,
 )
+# "a-t-elle", "est-il": French inversion repeats the question's own subject; it points at no earlier turn.
+INVERSION = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on)\b")
+DANGLING = re.compile(r"\b(?:he|she|him|his|her|il|elle|lui)\b")  # one person, named nowhere in the question
+DANGLING_WORDS = 6  # a longer question names what it is about, even without a capital letter
 YEAR_SHIFT = [
     (re.compile(r"year before|previous year|annee precedente|annee d'avant|l'annee avant"), -1),
     (re.compile(r"year after|following year|next year|annee suivante|annee d'apres"), 1),
 ]
 SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """A question made to stand alone: what retrieval searches, and the parts it was made of."""
+
+    text: str  # what retrieval searches: the user's words, plus the carried subject of a follow-up
+    own: str  # the user's own words
+    subject: str = ""  # what a follow-up carries from the last turn (its names and question), "" when nothing
+    base: str = ""  # the self-contained question this one stands for ("... in 2023?" for "And the year before?")
+
+    @classmethod
+    def alone(cls, question: str) -> Standalone:
+        """A question that needs nothing from earlier turns."""
+        return cls(question, question, "", question)
 
 
 @dataclass
@@ -33,6 +52,7 @@ class Turn:
     standalone: str
     answer: str
     subject: list[str] = field(default_factory=list)  # names the answer was about, carried into follow-ups
+    base: str = ""  # the self-contained question (see Standalone.base); "" in sessions saved before it existed
 
 
 def count_tokens(text: str) -> int:
@@ -52,27 +72,42 @@ class Conversation:
         """True when the question leans on an earlier turn (pronouns, 'and ...?', no names of its own)."""
         if not self.turns:
             return False
-        folded = fold(question)
+        folded = INVERSION.sub("", fold(question))
         return bool(FOLLOW_UP.search(folded)) or (not proper_names(question) and len(folded.split()) <= 4)
 
-    def carry_subject(self, question: str) -> str:
+    def carry_subject(self, question: str) -> Standalone:
         """Rewrite a follow-up for retrieval without an LLM: bring the last turn's subject along."""
         if not self.is_follow_up(question):
-            return question
+            return Standalone.alone(question)
         last = self.turns[-1]
+        base = last.base or last.question
         folded = fold(question)
         for pattern, delta in YEAR_SHIFT:
-            years = re.findall(r"\b(?:19|20)\d\d\b", last.standalone)
+            years = re.findall(r"\b(?:19|20)\d\d\b", base)
             if pattern.search(folded) and years:
                 year = int(years[-1])
-                shifted = last.standalone.split(" (")[0].replace(str(year), str(year + delta))
-                return f"{question} ({shifted})"
+                shifted = base.replace(str(year), str(year + delta))
+                return Standalone(f"{question} ({shifted})", question, shifted, shifted)
         terms: list[str] = []
-        for term in [*last.subject, *proper_names(last.standalone)]:
+        for term in [*last.subject, *proper_names(base)]:
             if term not in terms and fold(term) not in fold(question):
                 terms.append(term)
-        base = last.standalone.split(" (")[0]
-        return f"{question} ({'; '.join([*terms, base])})" if terms else f"{question} ({base})"
+        subject = "; ".join([*terms, base])
+        return Standalone(f"{question} ({subject})", question, subject, question)
+
+    def dangling(self, question: str) -> str:
+        """The pronoun of a first question that can only point at an earlier turn ("How old is he?"), or "".
+
+        Not when the question names its subject: a proper name, or a noun before the pronoun ("Quand la
+        dette est-elle dépréciée ?"), or more words than a question about "him" needs.
+        """
+        if self.turns or proper_names(question) or len(re.findall(r"\w+", question)) > DANGLING_WORDS:
+            return ""
+        folded = fold(question).replace("-", " ")
+        match = DANGLING.search(folded)
+        if not match or re.search(r"\b(?:le|la|les|l'|the|ce|cette)\s?\w", folded[: match.start()]):
+            return ""
+        return match.group()
 
     def history(self, budget_tokens: int) -> list[tuple[str, str]]:
         """(question, answer) pairs, newest kept, fitting in `budget_tokens`."""
