@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.answerers import Answerer, AnswerRequest, get_answerer, refusal
 from rag.config import Settings
-from rag.conversation import Conversation, Turn
+from rag.conversation import Conversation, Standalone, Turn
 from rag.errors import EmptyQuestion
 from rag.retrieval import HybridRetriever, Retrieved
 from rag.text import guess_language, proper_names
@@ -53,6 +53,7 @@ class AnswerResult:
     timings_ms: dict[str, float]
     unverified_answer: str | None = None  # the answerer's text when verification replaced it
     removed: list[str] = field(default_factory=list)  # sentences --strict took out
+    trace: dict[str, Any] = field(default_factory=dict)  # the answerer's reasons (--trace), not in the JSON
 
     def to_json(self) -> dict[str, Any]:
         """One JSON object per answer."""
@@ -105,12 +106,15 @@ class Engine:
         conversation = conversation if conversation is not None else Conversation()
         name = answerer or self.settings.answerer
         if name not in self._answerers:  # one client per answerer for the engine's life
-            self._answerers[name] = get_answerer(name, self.settings)
+            self._answerers[name] = get_answerer(name, self.settings, self.embedder)
         chosen = self._answerers[name]
         language = guess_language(question)
+        pronoun = conversation.dangling(question)
+        if pronoun:
+            return _clarify(question, pronoun, language, name, started)
         standalone = self._standalone(question, conversation, chosen)
         t0 = time.perf_counter()
-        sources = self.retriever.retrieve(standalone, k or self.settings.top_k)
+        sources = self.retriever.retrieve(standalone.text, k or self.settings.top_k)
         t1 = time.perf_counter()
         before = {r.chunk.id: self.retriever.text_before(r.chunk) for r in sources}
         request = AnswerRequest(question, standalone, language, sources, conversation.history(HISTORY_TOKENS), before)
@@ -122,6 +126,7 @@ class Engine:
         raw = "".join(pieces).strip()
         t2 = time.perf_counter()
         result = self._verified(raw, request, chosen.name, strict)
+        result.trace = request.trace
         t3 = time.perf_counter()
         result.timings_ms = {
             "retrieve": (t1 - t0) * 1000,
@@ -130,13 +135,14 @@ class Engine:
             "total": (t3 - started) * 1000,
         }
         subject = [] if result.refused else proper_names(result.answer.split("\n")[0])
-        conversation.add(Turn(question, standalone, result.answer, subject))
+        conversation.add(Turn(question, standalone.text, result.answer, subject, standalone.base))
         return result
 
-    def _standalone(self, question: str, conversation: Conversation, answerer: Any) -> str:
+    def _standalone(self, question: str, conversation: Conversation, answerer: Any) -> Standalone:
         condense = getattr(answerer, "condense", None)
         if condense is not None and conversation.is_follow_up(question):
-            return str(condense(question, conversation.history(HISTORY_TOKENS)))
+            rewritten = str(condense(question, conversation.history(HISTORY_TOKENS)))
+            return Standalone(rewritten, question, "", rewritten)
         return conversation.carry_subject(question)
 
     def _verified(self, raw: str, request: AnswerRequest, answerer: str, strict: bool) -> AnswerResult:
@@ -145,7 +151,7 @@ class Engine:
         if not raw or raw == refused_text or _is_refusal(raw):
             return AnswerResult(
                 request.question,
-                request.standalone,
+                request.standalone.text,
                 refused_text,
                 True,
                 answerer,
@@ -168,7 +174,7 @@ class Engine:
         citations = [] if refused else _citations(checks, request.sources)
         return AnswerResult(
             request.question,
-            request.standalone,
+            request.standalone.text,
             answer,
             refused,
             answerer,
@@ -180,6 +186,19 @@ class Engine:
             unverified,
             removed,
         )
+
+
+CLARIFY = {
+    "en": "Who or what do you mean by “{pronoun}”? Ask again with the name.",
+    "fr": "Qui ou quoi désignez-vous par « {pronoun} » ? Reposez la question avec le nom.",
+}
+
+
+def _clarify(question: str, pronoun: str, language: str, answerer: str, started: float) -> AnswerResult:
+    """The answer to a first question that leans on an earlier turn there is none of: ask who is meant."""
+    text = CLARIFY.get(language, CLARIFY["en"]).format(pronoun=pronoun)
+    total = (time.perf_counter() - started) * 1000
+    return AnswerResult(question, question, text, True, answerer, language, [], [], [], {"total": total})
 
 
 def _is_refusal(text: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rag.engine import AnswerResult
 
 YELLOW, DIM, RESET = "\033[33m", "\033[2m", "\033[0m"
@@ -56,6 +58,23 @@ def render_trace(result: AnswerResult) -> str:
         bm25 = "-" if r.bm25 is None else f"{r.bm25:.2f} (#{r.bm25_rank})"
         lines.append(f"  [{n}] {r.chunk.id}  fused {r.score:.4f}  dense {dense}  bm25 {bm25}")
         lines.append(f"      {r.chunk.text[:100]!r}")
+    lines.extend(_selector_trace(result.trace.get("selector")))
     timings = "  ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())
     lines.append(f"timings: {timings}")
     return "\n".join(lines)
+
+
+def _selector_trace(selector: dict[str, Any] | None) -> list[str]:
+    """The extractive answerer's choice: answerability, then the top sentences with each feature's share."""
+    if not selector:
+        return []
+    verdict = f"refused: {selector['refused']}" if selector["refused"] else "answered"
+    lines = [
+        f"selector: asks for {selector['kind']}; answerability {selector['answerable']:.3f} "
+        f"(refuses below {selector['refuse_below']:.3f}); {verdict}"
+    ]
+    for c in selector["candidates"]:
+        lines.append(f"  p={c['probability']:.3f} [{c['n']}] {c['text'][:100]!r}")
+        parts = sorted(c["features"].items(), key=lambda kv: -abs(kv[1][1]))
+        lines.append("      " + "  ".join(f"{name}={value:g} ({part:+.2f})" for name, (value, part) in parts))
+    return lines

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from rag.conversation import Standalone
 from rag.retrieval import Retrieved
 
 REFUSALS = {
@@ -24,11 +25,12 @@ class AnswerRequest:
     """Everything an answerer may use. Source [n] is `sources[n - 1]`."""
 
     question: str  # as the user asked it
-    standalone: str  # rewritten to stand alone (follow-ups), used for retrieval
+    standalone: Standalone  # the question made to stand alone (follow-ups); its text is what retrieval searched
     language: str  # "en" or "fr": the answer's language
     sources: Sequence[Retrieved]
     history: Sequence[tuple[str, str]] = field(default_factory=list)  # (question, answer) turns, oldest first
     before: Mapping[str, str] = field(default_factory=dict)  # chunk id -> the document text just before it
+    trace: dict[str, Any] = field(default_factory=dict)  # what the answerer decided and why, for --trace
 
 
 class Answerer(Protocol):

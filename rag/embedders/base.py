@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 ProgressFn = Callable[[int], None]
 
@@ -34,4 +34,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one question."""
+        ...
+
+    def embed_sentences(self, texts: Sequence[str]) -> Any:
+        """Embed short texts the way questions are embedded: a numpy array of unit vectors, one row each."""
         ...

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.metrics import states_fact
 from ingest.loaders import load_file
 from ingest.pipeline import ingest_paths
 from rag.config import Settings, load_settings
@@ -31,8 +32,7 @@ def engine(corpus_home: Path) -> Engine:
 def test_scaleai_question_in_english(engine: Engine) -> None:
     result = engine.ask("How much did Meta pay for ScaleAI?")
     assert not result.refused
-    first_line = result.answer.splitlines()[0]
-    assert first_line.startswith("$14.3 billion [")
+    assert states_fact(result.answer, "$14.3 billion")
     assert all(s.supported for s in result.sentences)
     cited = result.citations[0]
     document = load_file(Path(cited.source), 10**7).text  # the body, front matter excluded
@@ -45,17 +45,25 @@ def test_scaleai_question_in_english(engine: Engine) -> None:
 def test_scaleai_question_in_french(engine: Engine) -> None:
     result = engine.ask("Combien Meta a-t-il payé pour ScaleAI ?")
     assert result.language == "fr" and not result.refused
-    assert result.answer.splitlines()[0].startswith("14,3 milliards de dollars [")
+    assert states_fact(result.answer, "14,3 milliards de dollars")
 
 
 def test_follow_up_carries_the_subject(engine: Engine) -> None:
     conversation = Conversation()
     first = engine.ask("Who founded ScaleAI?", conversation)
-    assert first.answer.splitlines()[0].startswith("Alexandr Wang [")
+    assert "Alexandr Wang" in first.answer
     result = engine.ask("How old is he?", conversation)
     assert "Alexandr Wang" in result.standalone_question
-    age = re.match(r"(25|28) years old \[\d\]$", result.answer.splitlines()[0])
-    assert age and age.group(1) in result.citations[0].quote
+    age = re.search(r"\b(25|28) (?:years old|ans)\b", result.answer)
+    assert age and any(age.group(1) in c.quote for c in result.citations)
+
+
+def test_a_first_question_about_him_asks_who_is_meant(engine: Engine) -> None:
+    result = engine.ask("How old is he?")
+    assert result.refused and result.retrieved == [] and result.citations == []
+    assert result.answer == "Who or what do you mean by “he”? Ask again with the name."
+    french = engine.ask("Quel âge a-t-il ?")
+    assert french.answer.startswith("Qui ou quoi désignez-vous par « il » ?")
 
 
 @pytest.mark.parametrize("question", ["What is the capital of Australia?", "Quelle est la capitale du Canada ?"])
@@ -90,7 +98,7 @@ def test_json_contract(corpus_home: Path) -> None:
 def test_human_output_lists_sources(corpus_home: Path) -> None:
     out = run_cli("ask", "--trace", "Quel âge a Mark Zuckerberg ?", env={"RAG_HOME": str(corpus_home)})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines()[0].startswith("41 ans [")
+    assert "41 ans" in out.stdout.split("\nSources\n")[0]
     assert "\nSources\n[" in out.stdout
     assert out.stderr.startswith("standalone question: Quel âge a Mark Zuckerberg ?\nretrieved:\n  [1] ")
     assert "timings: retrieve " in out.stderr
@@ -118,7 +126,7 @@ def test_chat_reads_one_question_per_line(corpus_home: Path) -> None:
     )
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(lines) == 2 and "Alexandr Wang" in lines[1]["standalone_question"]
-    assert re.match(r"(25|28) years old \[", lines[1]["answer"])
+    assert re.search(r"\b(25|28) (?:years old|ans)\b", lines[1]["answer"])
 
 
 def test_empty_question_and_empty_index(settings: Settings) -> None:
@@ -185,8 +193,7 @@ def test_bm25_snapshot_is_reused_and_never_stale(
 
 def test_sources_that_disagree_are_both_shown(engine: Engine) -> None:
     result = engine.ask("What was the GDP of Finland in 2023?")
-    lines = result.answer.splitlines()
-    assert lines[0] == "$302 billion [1]"
-    assert lines[2].startswith("Another source gives $295 billion [")
+    assert states_fact(result.answer, "$302 billion") and states_fact(result.answer, "$295 billion")
+    assert len(result.answer.splitlines()) <= 4  # a short answer and two quotes at most
     assert all(s.supported for s in result.sentences)
     assert {c.doc_id for c in result.citations} == {"finland-gdp", "meta-ai-spending"}

@@ -1,0 +1,418 @@
+"""Train the extractive answerer's scorers on public QA data and write rag/data/answer_selector.json.
+
+    python -m eval.train_answerer --data ../shared/qa --out rag/data/answer_selector.json
+
+Data: SQuAD 2.0 (English, with unanswerable questions) and PIAF (French) as JSON Lines (see
+../shared/qa/README.md). Split by article title (a hash, so the split never depends on file order):
+50% for the reader (eval/train_reader.py), 20% train (the selector's weights), 10% dev (thresholds only),
+20% test (reported, never looked at while choosing anything).
+
+Each question is treated as the answerer sees it at run time: its article's paragraphs stand for chunks,
+the five closest to the question (by the bundled model's cosine; the question's own paragraph always
+among them) are the retrieved sources, their sentences the candidates. A candidate is positive when it
+contains a gold answer. The same inputs give the same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.answerers.extractive.answerer import short_span
+from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
+from rag.answerers.extractive.model import ANSWERABLE_FEATURES, answerable_row
+from rag.answerers.extractive.question import Question, analyze
+from rag.answerers.extractive.reader import Reader, Reading, load_reader
+from rag.text import fold
+from rag.verify import split_sentences
+
+SOURCES = 5  # chunks per question, as top_k
+# By the article's hash modulo 10: the reader learns on half the articles, the selector on others (so it
+# weighs the reader's scores as they are on unseen text), thresholds are chosen on a third part, and the
+# figures reported come from articles nothing was fitted or chosen on.
+SPLITS = ((5, "reader"), (7, "train"), (8, "dev"), (10, "test"))
+FALSE_REFUSALS = 0.09  # refuse at most this share of answerable dev questions (the target is 10%)
+SHORT_PRECISION = 0.75  # a typed span leads the answer where the dev span was right this often
+MAX_SENTENCES = 1.6  # mean quoted sentences per answer on dev, at most
+
+
+def split_of(title: str) -> str:
+    """'reader', 'train', 'dev' or 'test' for an article, from a hash of its title."""
+    bucket = int(hashlib.sha256(f"answerer:{title}".encode()).hexdigest(), 16) % 10
+    return next(name for upper, name in SPLITS if bucket < upper)
+
+
+@dataclass
+class Item:
+    """One question of the data, with its article and language."""
+
+    language: str
+    title: str
+    context: str
+    question: str
+    answers: list[str]
+
+    @property
+    def split(self) -> str:
+        """Where its article falls."""
+        return split_of(self.title)
+
+
+def load(folder: Path) -> list[Item]:
+    """Both languages' questions, in file order."""
+    items = []
+    for language in ("en", "fr"):
+        with (folder / f"{language}.jsonl").open(encoding="utf-8") as lines:
+            for line in lines:
+                row = json.loads(line)
+                items.append(Item(language, row["title"], row["context"], row["question"], row["answers"]))
+    return items
+
+
+@dataclass
+class Embeddings:
+    """Unit vectors of texts by the bundled model's question graph, kept in a cache file between runs."""
+
+    cache: Path
+    vectors: dict[str, Any] = field(default_factory=dict)
+
+    def fill(self, texts: Iterable[str]) -> None:
+        """Embed every text not yet known, in sorted order and fixed batches (the same floats every run)."""
+        from tqdm import tqdm
+
+        from rag.embedders.factory import get_embedder, onnx_dir
+
+        if self.cache.is_file() and not self.vectors:
+            self.vectors = pickle.loads(self.cache.read_bytes())
+        todo = sorted({t for t in texts if _key(t) not in self.vectors})
+        if not todo:
+            return
+        embedder = get_embedder("all-MiniLM-L6-v2", models_dir=onnx_dir())
+        for start in tqdm(
+            range(0, len(todo), 64), desc="embed", unit="batch", file=sys.stderr, disable=not sys.stderr.isatty()
+        ):
+            batch = todo[start : start + 64]
+            for text, vector in zip(batch, embedder.embed_sentences(batch), strict=True):
+                self.vectors[_key(text)] = vector.astype("float32")
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        self.cache.write_bytes(pickle.dumps(self.vectors))
+
+    def __getitem__(self, text: str) -> Any:
+        return self.vectors[_key(text)]
+
+
+@dataclass
+class Readings:
+    """The reader's readings of (question, paragraphs), kept in a cache file between runs (they are slow)."""
+
+    reader: Reader
+    cache: Path
+    known: dict[str, list[Reading]] = field(default_factory=dict)
+
+    def read(self, question: str, passages: list[str]) -> list[Reading]:
+        """As Reader.read, from the cache when this question met these passages before."""
+        if not self.known and self.cache.is_file():
+            self.known = pickle.loads(self.cache.read_bytes())
+        key = _key("\0".join([question, *passages]))
+        if key not in self.known:
+            self.known[key] = self.reader.read(question, passages)
+        return self.known[key]
+
+    def save(self) -> None:
+        """Write the cache file."""
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        self.cache.write_bytes(pickle.dumps(self.known))
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Example:
+    """One question as the answerer sees it: candidates, their feature rows and labels."""
+
+    item: Item
+    question: Question
+    candidates: list[Candidate]
+    rows: list[list[float]]
+    labels: list[int]
+
+    @property
+    def answerable(self) -> bool:
+        """It has a gold answer."""
+        return bool(self.item.answers)
+
+
+def contains_answer(sentence: str, answers: Sequence[str]) -> bool:
+    """The sentence states one of the gold answers (compared folded)."""
+    folded = fold(sentence)
+    return any(fold(a).strip() and fold(a).strip() in folded for a in answers)
+
+
+def build_examples(items: Sequence[Item], embeddings: Embeddings, reader: Reader | Readings) -> list[Example]:
+    """Candidates and features of every item; its article's other paragraphs compete as retrieved chunks."""
+    from tqdm import tqdm
+
+    paragraphs: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        if item.context not in paragraphs[item.title]:
+            paragraphs[item.title].append(item.context)
+    sentences = {p: split_sentences(p) for ps in paragraphs.values() for p in ps}
+    embeddings.fill([*(i.question for i in items), *sentences, *(s for ss in sentences.values() for s in ss)])
+    examples = []
+    for item in tqdm(items, desc="features", unit="q", file=sys.stderr, disable=not sys.stderr.isatty()):
+        q_vec = embeddings[item.question]
+        ranked = sorted(paragraphs[item.title], key=lambda p: (-float(q_vec @ embeddings[p]), p))[:SOURCES]
+        if item.context not in ranked:
+            ranked[-1] = item.context
+        question = analyze(item.question)
+        candidates: list[Candidate] = []
+        for n, paragraph in enumerate(ranked, start=1):
+            previous, cursor = "", 0
+            for i, sentence in enumerate(sentences[paragraph]):
+                at = paragraph.find(sentence, cursor)
+                cursor = max(cursor, at)
+                title = item.title.replace("_", " ")
+                candidates.append(Candidate(n, sentence, previous, title, item.language, i == 0, at))
+                previous = sentence
+        if not candidates:
+            continue
+        cosines = [float(q_vec @ embeddings[c.text]) for c in candidates]
+        rows = feature_rows(question, candidates, cosines, reader.read(item.question, ranked))
+        labels = [int(contains_answer(c.text, item.answers)) for c in candidates]
+        examples.append(Example(item, question, candidates, rows, labels))
+    return examples
+
+
+def fit(rows: list[list[float]], labels: list[int], names: Sequence[str]) -> dict[str, Any]:
+    """A standardized logistic regression, written as plain numbers (rounded: the file is the same every run)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array(rows, dtype=np.float64)
+    mean = np.nanmean(x, axis=0)
+    x = np.where(np.isnan(x), mean, x)  # unknown (across languages): its mean, as the answerer reads it
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=5000, tol=1e-8)
+    model.fit((x - mean) / scale, np.array(labels))
+    return {
+        "features": list(names),
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "weights": [round(float(v), 6) for v in model.coef_[0]],
+        "bias": round(float(model.intercept_[0]), 6),
+    }
+
+
+def score(examples: Sequence[Example], sentence_model: Any) -> list[list[float]]:
+    """Sentence probabilities for every candidate of every example."""
+    return [[sentence_model.probability(r) for r in e.rows] for e in examples]
+
+
+def _answerable_rows(examples: Sequence[Example], probabilities: Sequence[Sequence[float]]) -> list[list[float]]:
+    return [
+        answerable_row(p, e.rows, e.question.typed, bool(e.question.years))
+        for e, p in zip(examples, probabilities, strict=True)
+    ]
+
+
+def _top_right(e: Example, p: Sequence[float]) -> bool:
+    return bool(e.labels[max(range(len(p)), key=lambda i: p[i])])
+
+
+def _quantile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def choose_thresholds(
+    examples: Sequence[Example], probabilities: Sequence[Sequence[float]], answerable: Sequence[float]
+) -> dict[str, float]:
+    """The refusal, short-answer and second-sentence thresholds, from the dev split only."""
+    per_language = [
+        [a for e, a in zip(examples, answerable, strict=True) if e.answerable and e.item.language == lang]
+        for lang in ("en", "fr")
+    ]
+    refuse = min(_quantile(values, FALSE_REFUSALS) for values in per_language if values)
+    # A span leads where, from that sentence probability up, the span was a gold answer often enough.
+    typed = sorted(
+        (
+            (max(p), _span_right(e, p))
+            for e, p in zip(examples, probabilities, strict=True)
+            if e.question.typed and e.answerable
+        ),
+        reverse=True,
+    )
+    short, right = 1.0, 0
+    for count, (top, ok) in enumerate(typed, start=1):
+        right += ok
+        if right / count >= SHORT_PRECISION:
+            short = top
+    # A second sentence is quoted when its probability reaches this; the lowest that keeps answers short.
+    second = 1.0
+    for candidate in [i / 100 for i in range(100, 0, -1)]:
+        seconds = [sorted(p, reverse=True)[1] >= candidate if len(p) > 1 else False for p in probabilities]
+        if 1 + sum(seconds) / max(1, len(seconds)) > MAX_SENTENCES:
+            break
+        second = candidate
+    return {"refuse_below": round(refuse, 6), "short_above": round(short, 6), "second_above": round(second, 6)}
+
+
+def _span_right(e: Example, p: Sequence[float]) -> bool:
+    """The short answer the answerer would give overlaps a gold answer by at least half (token F1)."""
+    span = short_span(e.question, e.candidates[max(range(len(p)), key=lambda i: p[i])])
+    return bool(span) and max(_f1(span, a) for a in e.item.answers) >= 0.5
+
+
+def _f1(prediction: str, gold: str) -> float:
+    mine, theirs = fold(prediction).split(), fold(gold).split()
+    common = sum(min(mine.count(w), theirs.count(w)) for w in set(mine))
+    if not common:
+        return 0.0
+    precision, recall = common / len(mine), common / len(theirs)
+    return 2 * precision * recall / (precision + recall)
+
+
+def report(
+    name: str,
+    examples: Sequence[Example],
+    probabilities: Sequence[Sequence[float]],
+    answerable: Sequence[float],
+    thresholds: dict[str, float],
+) -> dict[str, Any]:
+    """Per language: top-1 / top-2 sentence accuracy, refusals at the threshold, answers stated."""
+    out: dict[str, Any] = {}
+    for lang in ("en", "fr"):
+        chosen = [
+            (e, p, a) for e, p, a in zip(examples, probabilities, answerable, strict=True) if e.item.language == lang
+        ]
+        answerable_items = [(e, p, a) for e, p, a in chosen if e.answerable]
+        impossible = [(e, p, a) for e, p, a in chosen if not e.answerable]
+        if not chosen:
+            continue
+
+        def stated(e: Example, p: Sequence[float]) -> bool:
+            order = sorted(range(len(p)), key=lambda i: -p[i])
+            quoted = [order[0]] + [i for i in order[1:2] if p[i] >= thresholds["second_above"]]
+            return any(e.labels[i] for i in quoted)
+
+        kept = [(e, p) for e, p, a in answerable_items if a >= thresholds["refuse_below"]]
+        out[lang] = {
+            "questions": len(chosen),
+            "answerable": len(answerable_items),
+            "top1": _rate(_top_right(e, p) for e, p, _ in answerable_items),
+            "top2": _rate(
+                any(e.labels[i] for i in sorted(range(len(p)), key=lambda i: -p[i])[:2]) for e, p, _ in answerable_items
+            ),
+            "states_gold": _rate(a >= thresholds["refuse_below"] and stated(e, p) for e, p, a in answerable_items),
+            "states_gold_when_answered": _rate(stated(e, p) for e, p in kept),
+            "answerable_refused": _rate(a < thresholds["refuse_below"] for _, _, a in answerable_items),
+            "unanswerable_refused": _rate(a < thresholds["refuse_below"] for _, _, a in impossible)
+            if impossible
+            else None,
+            "unanswerable": len(impossible),
+        }
+    print(f"{name}: {json.dumps(out)}", file=sys.stderr)
+    return out
+
+
+def _rate(flags: Iterable[bool]) -> float:
+    values = list(flags)
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def _reader_digest() -> str:
+    from importlib import resources
+
+    return hashlib.sha256(resources.files("rag.data").joinpath("reader.onnx").read_bytes()).hexdigest()[:12]
+
+
+def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
+    """Everything the weights file holds, trained from `data` (the first `limit` questions of each split)."""
+    from rag.answerers.extractive.model import LogisticModel
+
+    items = load(data)
+    by_split: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        by_split[item.split].append(item)
+    if limit:
+        by_split = {k: v[:limit] for k, v in by_split.items()}
+    embeddings = Embeddings(cache)
+    readings = Readings(load_reader(), cache.with_name(f"{cache.stem}-readings-{_reader_digest()}.pkl"))
+    examples = {k: build_examples(v, embeddings, readings) for k, v in sorted(by_split.items()) if k != "reader"}
+    readings.save()
+    train_rows = [r for e in examples["train"] for r in e.rows]
+    train_labels = [y for e in examples["train"] for y in e.labels]
+    sentence = fit(train_rows, train_labels, FEATURES)
+    sentence_model = LogisticModel.from_json(sentence)
+    probabilities = {k: score(v, sentence_model) for k, v in examples.items()}
+    answerable_x = {k: _answerable_rows(examples[k], probabilities[k]) for k in examples}
+    answerable = fit(
+        answerable_x["train"],
+        [
+            int(e.answerable and _top_right(e, p))
+            for e, p in zip(examples["train"], probabilities["train"], strict=True)
+        ],
+        ANSWERABLE_FEATURES,
+    )
+    answerable_model = LogisticModel.from_json(answerable)
+    answerable_p = {k: [answerable_model.probability(r) for r in v] for k, v in answerable_x.items()}
+    thresholds = choose_thresholds(examples["dev"], probabilities["dev"], answerable_p["dev"])
+    digest = hashlib.sha256()
+    for language in ("en", "fr"):
+        digest.update((data / f"{language}.jsonl").read_bytes())
+    return {
+        "sentence": sentence,
+        "answerable": answerable,
+        "thresholds": thresholds,
+        "trained_on": {
+            "data": "../shared/qa (SQuAD 2.0 en, PIAF fr)",
+            "sha256": digest.hexdigest(),
+            "split": "sha256('answerer:' + title) % 10: 0-4 reader, 5-6 train, 7 dev (thresholds), 8-9 test",
+            "questions": {k: len(v) for k, v in examples.items()},
+            "candidates": len(train_rows),
+            "limit": limit,
+            "dev": report("dev", examples["dev"], probabilities["dev"], answerable_p["dev"], thresholds),
+            "test": report("test", examples["test"], probabilities["test"], answerable_p["test"], thresholds),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train and write the weights file; print its training report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "qa")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / "answer_selector.json")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "rag-assistant-train" / "qa-vectors.pkl")
+    parser.add_argument("--limit", type=int, help="first N questions of each split (a quick run)")
+    parser.add_argument(
+        "--write-split", choices=[name for _, name in SPLITS], help="write that split's questions as JSONL"
+    )
+    parser.add_argument("--split-out", type=Path, help="where --write-split writes")
+    args = parser.parse_args(argv)
+    if args.write_split:
+        with args.split_out.open("w", encoding="utf-8") as out:
+            for line in (args.data / "en.jsonl").read_text(encoding="utf-8").splitlines() + (
+                args.data / "fr.jsonl"
+            ).read_text(encoding="utf-8").splitlines():
+                if split_of(json.loads(line)["title"]) == args.write_split:
+                    out.write(line + "\n")
+        return 0
+    weights = train(args.data, args.cache, args.limit)
+    args.out.write_text(json.dumps(weights, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

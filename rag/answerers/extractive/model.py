@@ -1,0 +1,124 @@
+"""The learned scorers, applied with plain Python: weights come from a data file that eval/train_answerer.py writes.
+
+Two logistic regressions over standardized named features:
+- the sentence scorer: the probability that a candidate sentence holds the answer (features.FEATURES);
+- the answerability scorer: the probability that the best candidate answers the question at all
+  (ANSWERABLE_FEATURES, computed from the ranked candidates), compared with a threshold chosen on a
+  development split for at most 10% false refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+WEIGHTS = "answer_selector.json"
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """Standardize, weigh, squash: p = sigmoid(b + sum(w_i * (x_i - mean_i) / scale_i))."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LogisticModel:
+        """From the `{"features", "mean", "scale", "weights", "bias"}` object the training script writes."""
+        return cls(
+            tuple(data["features"]),
+            tuple(data["mean"]),
+            tuple(data["scale"]),
+            tuple(data["weights"]),
+            float(data["bias"]),
+        )
+
+    def contributions(self, row: Sequence[float]) -> list[float]:
+        """Each feature's share of the log-odds; an unknown (NaN) feature has none, as if at its mean."""
+        return [
+            0.0 if math.isnan(x) else w * (x - m) / s
+            for x, m, s, w in zip(row, self.mean, self.scale, self.weights, strict=True)
+        ]
+
+    def probability(self, row: Sequence[float]) -> float:
+        """P(positive) for one row of features."""
+        z = self.bias + sum(self.contributions(row))
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Both scorers and the thresholds chosen on the development split."""
+
+    sentence: LogisticModel
+    answerable: LogisticModel
+    refuse_below: float  # answerability probability under which the answer is a refusal
+    short_above: float  # sentence probability from which a typed span leads the answer
+    second_above: float  # probability from which a runner-up sentence is quoted too
+    trained_on: dict[str, Any]
+
+
+@cache
+def load_selector() -> Selector:
+    """The weights shipped in the package (rag/data/answer_selector.json)."""
+    data = json.loads(resources.files("rag.data").joinpath(WEIGHTS).read_text(encoding="utf-8"))
+    return Selector(
+        LogisticModel.from_json(data["sentence"]),
+        LogisticModel.from_json(data["answerable"]),
+        float(data["thresholds"]["refuse_below"]),
+        float(data["thresholds"]["short_above"]),
+        float(data["thresholds"]["second_above"]),
+        data.get("trained_on", {}),
+    )
+
+
+ANSWERABLE_FEATURES = (
+    "top_probability",
+    "top_gap",
+    "top_dense",
+    "top_idf_overlap",
+    "top_names",
+    "typed_question",
+    "typed_span_in_top",
+    "year_missing",
+    "names_missing",
+    "reader_margin",
+    "reader_top",
+)
+
+
+def answerable_row(
+    probabilities: Sequence[float], rows: Sequence[Sequence[float]], typed: bool, asks_year: bool
+) -> list[float]:
+    """ANSWERABLE_FEATURES for a question whose candidates have these probabilities and sentence features.
+
+    year_missing: the question asks about a year that no candidate mentions; names_missing: no candidate
+    holds even half of the question's names.
+    """
+    from rag.answerers.extractive.features import FEATURES
+
+    at = {name: i for i, name in enumerate(FEATURES)}
+    order = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
+    top = rows[order[0]]
+    second = probabilities[order[1]] if len(order) > 1 else 0.0
+    return [
+        probabilities[order[0]],
+        probabilities[order[0]] - second,
+        top[at["dense"]],
+        top[at["idf_overlap"]],
+        top[at["names"]],
+        float(typed),
+        top[at["typed_span"]],
+        float(asks_year and not any(r[at["year_match"]] for r in rows)),
+        float(max(r[at["names"]] for r in rows) < 0.5),
+        max(r[at["reader"]] for r in rows),
+        top[at["reader"]],
+    ]

