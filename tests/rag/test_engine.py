@@ -196,4 +196,5 @@ def test_sources_that_disagree_are_both_shown(engine: Engine) -> None:
     assert states_fact(result.answer, "$302 billion") and states_fact(result.answer, "$295 billion")
     assert len(result.answer.splitlines()) <= 4  # a short answer and two quotes at most
     assert all(s.supported for s in result.sentences)
-    assert {c.doc_id for c in result.citations} == {"finland-gdp", "meta-ai-spending"}
+    quotes = " ".join(c.quote for c in result.citations)  # each figure stands in a cited passage
+    assert "$302 billion" in quotes and "$295 billion" in quotes
