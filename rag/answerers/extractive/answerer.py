@@ -122,9 +122,9 @@ class ExtractiveAnswerer:
         if short:
             lines.append(f"{short} [{best.n}]")
         lines.append(f"« {best.text.strip()} » [{best.n}]")
-        if len(ranked) > 1 and choice.probabilities[choice.order[1]] >= self.selector.second_above:
+        p_second = choice.probabilities[choice.order[1]] if len(ranked) > 1 else 0.0
+        if len(ranked) > 1 and p_second >= self.selector.second_above:
             second = ranked[1]
-            p_second = choice.probabilities[choice.order[1]]
             if not _near_copy(second, best):
                 sure = p_second >= self.selector.short_above  # both sentences confidently answer the question
                 if lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from rag.answerers.extractive.question import Question, years_in
 from rag.answerers.extractive.reader import Reading, Span
 from rag.answerers.extractive.spans import distance, spans
-from rag.text import fold, quantities, same_word, squash, tokenize, word_overlap
+from rag.text import TRANSLATIONS, fold, quantities, same_word, squash, tokenize, word_overlap
 
 GAPS = ("dense_gap", "overlap_gap", "idf_overlap_gap")  # each follows its feature: the gap to the best candidate
 FEATURES = (
@@ -87,8 +87,9 @@ def feature_rows(
 
     Fills each candidate's `spans`, `tokens`, `read` and `null` on the way.
     """
-    for c in candidates:
-        c.tokens = set(tokenize(c.text))
+    words = [tokenize(c.text) for c in candidates]
+    for c, tokens in zip(candidates, words, strict=True):
+        c.tokens = set(tokens)
         c.spans = spans(q, c.text) if q.typed else []
         reading = readings[c.n - 1]
         c.null = reading.null
@@ -105,7 +106,7 @@ def feature_rows(
     idf_total = sum(idf.values()) or 1.0
     q_bigrams = _bigrams(q.content)
     raw = []
-    for c, cosine in zip(candidates, cosines, strict=True):
+    for c, cosine, tokens in zip(candidates, cosines, words, strict=True):
         overlap = word_overlap(q.content, c.text)
         matched = [t for t in q.content if t in c.tokens or _translated(t, c.tokens)]
         idf_overlap = sum(idf[t] for t in matched) / idf_total
@@ -126,7 +127,7 @@ def feature_rows(
                 cosine,
                 overlap,
                 idf_overlap,
-                len(q_bigrams & _bigrams(tokenize(c.text))) / len(q_bigrams) if q_bigrams else 0.0,
+                len(q_bigrams & _bigrams(tokens)) / len(q_bigrams) if q_bigrams else 0.0,
                 word_overlap(q.content, window),
                 float(bool(c.spans)),
                 float(not q.typed),
@@ -163,8 +164,6 @@ def _across_languages(q: Question, c: Candidate) -> bool:
 
 
 def _translated(token: str, tokens: set[str]) -> bool:
-    from rag.text import TRANSLATIONS
-
     return bool(TRANSLATIONS.get(token, set()) & tokens) or (
         not token[0].isdigit() and len(token) >= 5 and any(same_word(token, t) for t in tokens if len(t) >= 5)
     )

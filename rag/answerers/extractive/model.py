@@ -17,7 +17,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from rag.answerers.extractive.features import FEATURES
+
 WEIGHTS = "answer_selector.json"
+FEATURE_AT = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass(frozen=True)
@@ -103,9 +106,7 @@ def answerable_row(
     year_missing: the question asks about a year that no candidate mentions; names_missing: no candidate
     holds even half of the question's names.
     """
-    from rag.answerers.extractive.features import FEATURES
-
-    at = {name: i for i, name in enumerate(FEATURES)}
+    at = FEATURE_AT
     order = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
     top = rows[order[0]]
     second = probabilities[order[1]] if len(order) > 1 else 0.0
