@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ingest.loaders import SourceDocument
 from rag.chunks import Chunk, chunk_id
+from rag.injection import UNTRUSTED, instructions
 
 TokenCounter = Callable[[str], int]
 
@@ -94,7 +95,13 @@ def chunk_document(
                 source=doc.source,
                 language=doc.language,
                 page=page,
-                extra=doc.metadata,
+                extra=_flagged(doc.metadata, text),
             )
         )
     return chunks
+
+
+def _flagged(metadata: dict[str, str], text: str) -> dict[str, str]:
+    """The document's metadata, plus `untrusted` (the giveaway words) when the chunk addresses an assistant."""
+    found = instructions(text)
+    return {**metadata, UNTRUSTED: found[0].marker} if found else metadata

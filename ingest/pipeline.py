@@ -7,6 +7,8 @@ derived from content, so re-running after a crash adds only what is missing and 
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -18,7 +20,9 @@ from ingest.loaders import SUFFIXES, Notice, SourceDocument, is_document, load_f
 from rag.chunks import Chunk
 from rag.config import Settings
 from rag.errors import DocumentError, IndexMismatchError
+from rag.injection import instructions
 from rag.stores import StoredDocument, VectorStore, open_store
+from rag.text import without_controls
 
 WRITE_BATCHES = 32  # embedding batches written together (sorted by length among them); a kill loses at most these
 
@@ -43,6 +47,7 @@ class IngestReport:
     changes: list[DocumentChange] = field(default_factory=list)
     errors: list[DocumentError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    untrusted: list[dict[str, object]] = field(default_factory=list)  # lines addressed to an assistant
     seconds: float = 0.0
     dry_run: bool = False
     rebuilt: bool = False
@@ -98,6 +103,7 @@ class IngestReport:
             "changes": [asdict(c) for c in self.changes],
             "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "skipped": self.skipped,
+            "untrusted": self.untrusted,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
             "rebuilt": self.rebuilt,
@@ -118,8 +124,9 @@ def collect_files(paths: Sequence[Path], notice: Notice) -> tuple[list[Path], li
     errors: list[DocumentError] = []
     skipped: list[str] = []
     for path in paths:
-        if not path.exists():
-            errors.append(DocumentError(path, "no such file or directory"))
+        problem = _unreachable(path)
+        if problem:
+            errors.append(DocumentError(path, problem))
         elif path.is_dir():
             for file in sorted((p for p in path.rglob("*") if p.is_file()), key=str):  # str: Path ordering is slow
                 if any(part.startswith(".") for part in file.relative_to(path).parts):
@@ -135,6 +142,21 @@ def collect_files(paths: Sequence[Path], notice: Notice) -> tuple[list[Path], li
             supported = " ".join(SUFFIXES)
             errors.append(DocumentError(path, f"unsupported file type {path.suffix or '(none)'!r}; use {supported}"))
     return files, errors, skipped
+
+
+def _unreachable(path: Path) -> str:
+    """Why `path` cannot be read ("" when it can): missing, a symlink loop, a folder we may not list."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a symlink loop this way
+        return "symlink loop"
+    except FileNotFoundError:
+        return "no such file or directory"
+    except OSError as exc:
+        return "symlink loop" if exc.errno == errno.ELOOP else f"cannot open ({exc.strerror or exc})"
+    if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+        return "cannot list the folder (permission denied)"
+    return ""
 
 
 def _load_all(files: Sequence[Path], settings: Settings, notice: Notice, report: IngestReport) -> list[SourceDocument]:
@@ -168,6 +190,7 @@ def _plan(
     roots: Sequence[Path],
     settings: Settings,
     report: IngestReport,
+    notice: Notice,
 ) -> _Plan:
     plan = _Plan(report)
     embedder = None
@@ -178,6 +201,7 @@ def _plan(
                 DocumentChange(doc.doc_id, doc.title, doc.source, "unchanged", kept=len(old.chunk_ids))
             )
             continue
+        _flag_instructions(doc, report, notice)
         if embedder is None:
             from rag.embedders import embedder_for
 
@@ -203,7 +227,7 @@ def _plan(
             )
         )
     loaded = {doc.doc_id for doc in docs}
-    failed = {str(Path(e.path).resolve()) for e in report.errors}
+    failed = {os.path.realpath(e.path) for e in report.errors}  # realpath: a symlink loop does not raise
     for old in stored.values():
         if old.doc_id not in loaded and old.source not in failed and _is_under(old.source, roots):
             plan.to_delete.extend(sorted(old.chunk_ids))
@@ -211,6 +235,17 @@ def _plan(
                 DocumentChange(old.doc_id, old.title, old.source, "removed", deleted=len(old.chunk_ids))
             )
     return plan
+
+
+def _flag_instructions(doc: SourceDocument, report: IngestReport, notice: Notice) -> None:
+    """Say which lines of a new or changed document talk to an assistant: they stay data, never an answer."""
+    for found in instructions(doc.text):
+        line = without_controls(doc.text[found.start : found.end].strip())
+        report.untrusted.append({"path": doc.source, "line": found.line, "marker": found.marker, "text": line})
+        notice(
+            f"{doc.source}:{found.line}: reads as instructions to an assistant ({found.marker!r}); "
+            "kept as untrusted data, never used as an answer"
+        )
 
 
 def _write(plan: _Plan, store: VectorStore, settings: Settings, progress: bool) -> None:
@@ -252,8 +287,9 @@ def ingest_paths(
     """
     started = time.perf_counter()
     report = IngestReport(dry_run=dry_run, rebuilt=rebuild)
-    roots = [Path(p).expanduser().resolve() for p in paths]
     files, report.errors, report.skipped = collect_files([Path(p).expanduser() for p in paths], notice)
+    failed = {e.path for e in report.errors}
+    roots = [Path(p).expanduser().resolve() for p in paths if str(Path(p).expanduser()) not in failed]
     store = open_store(settings)
     stored = store.documents()
     fingerprint = settings.index_fingerprint()
@@ -265,7 +301,7 @@ def ingest_paths(
         stored = {}
     elif store.count() and store.fingerprint() not in (None, fingerprint):
         raise IndexMismatchError(_mismatch(store.fingerprint() or {}, fingerprint, store.location))
-    plan = _plan(_load_all(files, settings, notice, report), stored, roots, settings, report)
+    plan = _plan(_load_all(files, settings, notice, report), stored, roots, settings, report, notice)
     if not dry_run:
         target = store
         if rebuild:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.chunks import Chunk
+from rag.injection import marker, trusted
 
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -109,7 +110,8 @@ def check_claim(claim: str, evidence: str) -> tuple[str, str, str]:
 def verify_answer(answer: str, sources: Mapping[int, Chunk]) -> list[ClaimCheck]:
     """Check every sentence of an answer against the sources it cites by number.
 
-    A sentence with no citation, or citing a number that names no retrieved source, is unsupported.
+    A sentence with no citation, or citing a number that names no retrieved source, is unsupported. Lines of
+    a source addressed to an assistant (rag.injection) are not evidence: a claim only they back is unsupported.
     """
     checks = []
     for sentence in split_sentences(answer):
@@ -124,7 +126,13 @@ def verify_answer(answer: str, sources: Mapping[int, Chunk]) -> list[ClaimCheck]
                 ClaimCheck(text, UNSUPPORTED, f"cites [{unknown[0]}], which is not a retrieved source", "", cited)
             )
             continue
-        evidence = "\n".join(sources[n].text for n in cited)
+        raw = "\n".join(sources[n].text for n in cited)
+        evidence = trusted(raw)
+        if marker(text):
+            checks.append(ClaimCheck(text, UNSUPPORTED, "reads as instructions to an assistant, not a fact", "", cited))
+            continue
         verdict, reason, where = check_claim(text, evidence)
+        if verdict != SUPPORTED and evidence != raw and check_claim(text, raw)[0] == SUPPORTED:
+            verdict, reason = UNSUPPORTED, "only text addressed to an assistant (untrusted) backs it"
         checks.append(ClaimCheck(text, verdict, reason, where, cited))
     return checks

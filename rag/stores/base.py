@@ -20,6 +20,12 @@ class StoredDocument:
     doc_hashes: set[str] = field(default_factory=set)
     n_chunks: int = 0  # as the chunks themselves declare it
     chunk_ids: set[str] = field(default_factory=set)
+    untrusted: int = 0  # chunks holding lines addressed to an assistant (see rag.injection)
+
+    @property
+    def complete(self) -> bool:
+        """False when an ingest of this document was killed halfway (some chunks, or two versions, stored)."""
+        return len(self.doc_hashes) == 1 and len(self.chunk_ids) == self.n_chunks
 
     def is_complete(self, doc_hash: str) -> bool:
         """True when every chunk of this version of the document is stored, and nothing else."""

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from rag.chunks import Chunk
 from rag.config import Settings
 from rag.errors import SettingsError, StoreUnavailableError
+from rag.injection import UNTRUSTED
 from rag.stores.base import StoredDocument
 
 FINGERPRINT_PREFIX = "fp:"
@@ -135,6 +136,7 @@ class ChromaStore:
                 )
             doc.doc_hashes.add(str(meta.get("doc_hash", "")))
             doc.chunk_ids.add(chunk_id)
+            doc.untrusted += UNTRUSTED in meta
         return docs
 
     def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:

@@ -20,6 +20,7 @@ from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answer
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import Reader, load_reader
 from rag.answerers.extractive.spans import distance, listed, range_end, render_span
+from rag.injection import instructions
 from rag.text import quantities, tokenize
 from rag.verify import split_sentences
 
@@ -45,6 +46,8 @@ class Choice:
 def candidates_of(request: AnswerRequest) -> list[Candidate]:
     """Every sentence of every retrieved chunk, read with the sentence before it (across the chunk's start).
 
+    Lines addressed to an assistant ("ignore previous instructions...") are never candidates.
+
     A list item ("- 2023: $16.12 billion") is read with the line that introduces the list.
     """
     out = []
@@ -54,10 +57,13 @@ def candidates_of(request: AnswerRequest) -> list[Candidate]:
             previous = sentence
             intro = intro if LIST_ITEM.match(sentence) else sentence
         first, cursor = True, 0
+        untrusted = [(i.start, i.end) for i in instructions(source.chunk.text)]
         for sentence in split_sentences(source.chunk.text):
             is_item = bool(LIST_ITEM.match(sentence))
             at = source.chunk.text.find(sentence, cursor)
             cursor = max(cursor, at)
+            if any(start <= at < end for start, end in untrusted):
+                continue  # text addressed to an assistant is data, never an answer (rag.injection)
             if not sentence.startswith("#"):
                 context = intro if is_item else previous
                 out.append(Candidate(n, sentence, context, source.chunk.title, source.chunk.language, first, at))
