@@ -18,13 +18,14 @@ import yaml
 
 from rag.chunks import content_hash
 from rag.errors import DocumentError
-from rag.text import guess_language
+from rag.text import guess_language, without_controls
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 SIDECAR = ".meta.yaml"
 # libyaml's safe loader when PyYAML's wheel has it: a no-change re-ingest of 3k files spent 2.5 s in pure-Python YAML.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PAGE_SEPARATOR = "\n\n"
+MAX_METADATA_BYTES = 64_000  # front matter or sidecar; titles and tags, not documents
 Notice = Callable[[str], None]
 
 
@@ -68,10 +69,15 @@ def load_file(path: Path, max_bytes: int, notice: Notice = print) -> SourceDocum
         raise DocumentError(path, "no such file or directory")
     if not path.is_file():
         raise DocumentError(path, "not a regular file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DocumentError(path, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit (max_file_mb)")
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(
+                path, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit (max_file_mb)"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(path, f"cannot read the file ({exc.strerror or exc})") from None
     if not data.strip():
         raise DocumentError(path, "empty file")
     meta = _sidecar(path)
@@ -91,13 +97,13 @@ def load_file(path: Path, max_bytes: int, notice: Notice = print) -> SourceDocum
 
 
 def _document(path: Path, text: str, pages: list[tuple[int, int]], meta: dict[str, Any]) -> SourceDocument:
-    title = str(meta.pop("title", "") or _first_line(text) or path.stem)
+    title = without_controls(str(meta.pop("title", "") or _first_line(text) or path.stem))
     language = str(meta.pop("language", "") or guess_language(text))
     doc_id = str(meta.pop("id", "") or _default_id(path))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", doc_id):
         raise DocumentError(path, f"document id {doc_id!r} may hold only letters, digits, '.', '_' and '-'")
     sources = meta.pop("sources", None)
-    flat = {k: str(v) for k, v in meta.items() if isinstance(v, str | int | float | bool)}
+    flat = {k: without_controls(str(v)) for k, v in meta.items() if isinstance(v, str | int | float | bool)}
     if isinstance(sources, list):
         flat["urls"] = " ".join(str(s) for s in sources)
     if "date" in meta:
@@ -119,8 +125,9 @@ def _first_line(text: str) -> str:
 
 
 def _decode(path: Path, data: bytes, notice: Notice) -> str:
-    if b"\0" in data[:8192]:
-        raise DocumentError(path, "binary file, not text (holds NUL bytes)")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise DocumentError(path, f"binary file, not text (a NUL byte at offset {nul})")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -138,11 +145,26 @@ def _sidecar(path: Path) -> dict[str, Any]:
     meta_path = path.with_name(path.name + SIDECAR)
     if not meta_path.is_file():
         return {}
-    return _parse_yaml(meta_path, meta_path.read_text(encoding="utf-8"))
+    try:
+        data = meta_path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(meta_path, f"cannot read the metadata file ({exc.strerror or exc})") from None
+    if len(data) > MAX_METADATA_BYTES:
+        raise DocumentError(meta_path, f"metadata is {len(data)} bytes, over the {MAX_METADATA_BYTES}-byte limit")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(meta_path, f"metadata is not UTF-8 text (byte {exc.start})") from None
+    return _parse_yaml(meta_path, text)
 
 
 def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
+    """A YAML mapping; aliases are refused: nested ones turn a few hundred bytes into millions of characters."""
+    if len(text) > MAX_METADATA_BYTES:
+        raise DocumentError(path, f"metadata is {len(text)} characters, over the {MAX_METADATA_BYTES} limit")
     try:
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=SAFE_LOADER)):
+            raise DocumentError(path, "metadata uses a YAML alias (*name); write the value out instead")
         data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise DocumentError(path, f"metadata is not valid YAML ({str(exc).splitlines()[0]})") from None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import EmptyQuestion, RagError
+from rag.text import without_controls
 
 EPILOG = """\
 settings come from flags, then RAG_* environment variables, then $RAG_HOME/config.toml:
@@ -40,8 +41,21 @@ def _settings(args: argparse.Namespace) -> Any:
     return load_settings({k: getattr(args, k, None) for k in keys})
 
 
+def top_k(value: str) -> int:
+    """--k: a whole number within the range the RAG_TOP_K setting accepts."""
+    from rag.config import TOP_K_MAX
+
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= k <= TOP_K_MAX:
+        raise argparse.ArgumentTypeError(f"{k} is out of range: choose 1 to {TOP_K_MAX} sources")
+    return k
+
+
 def _err(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {without_controls(message)}", file=sys.stderr)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -55,7 +69,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         rebuild=args.rebuild,
         progress=not quiet and sys.stderr.isatty(),
-        notice=(lambda m: None) if quiet else (lambda m: print(f"notice: {m}", file=sys.stderr)),
+        notice=(lambda m: None) if quiet else (lambda m: print(f"notice: {without_controls(m)}", file=sys.stderr)),
     )
     for error in report.errors:
         _err(str(error))
@@ -83,18 +97,24 @@ def cmd_sources(args: argparse.Namespace) -> int:
                 "language": d.language,
                 "chunks": len(d.chunk_ids),
                 "source": d.source,
+                "complete": d.complete,
+                "untrusted_chunks": d.untrusted,
             }
             for d in docs
         ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps(rows, ensure_ascii=False, indent=None if getattr(args, "compact", False) else 2))
         return 0
     if not docs:
         print("the index is empty; add documents with `rag ingest PATH`")
         return 0
     width = max(len(d.doc_id) for d in docs)
     for d in docs:
-        title = d.title if len(d.title) <= 60 else d.title[:57] + "..."
-        print(f"{d.doc_id:<{width}}  {d.language:<2}  {len(d.chunk_ids):>4} chunks  {title}  ({d.source})")
+        title = without_controls(d.title if len(d.title) <= 60 else d.title[:57] + "...")
+        marks = "" if d.complete else "  [incomplete: ingest again to finish]"
+        if d.untrusted:
+            marks += f"  [untrusted: {d.untrusted} chunk(s) address an assistant]"
+        line = f"{d.doc_id:<{width}}  {d.language:<2}  {len(d.chunk_ids):>4} chunks  {title}  ({d.source}){marks}"
+        print(without_controls(line))
     print(f"{len(docs)} documents, {sum(len(d.chunk_ids) for d in docs)} chunks")
     return 0
 
@@ -131,7 +151,7 @@ def _print_result(result: Any, args: argparse.Namespace, streamed: bool) -> None
 
 def _ask_once(engine: Any, question: str, conversation: Any, args: argparse.Namespace) -> Any:
     stream = not args.json and (args.answerer or engine.settings.answerer) != "extractive"
-    on_text = (lambda piece: print(piece, end="", flush=True)) if stream else None
+    on_text = (lambda piece: print(without_controls(piece), end="", flush=True)) if stream else None
     result = engine.ask(question, conversation, k=args.k, answerer=args.answerer, strict=args.strict, on_text=on_text)
     if stream:
         print()
@@ -166,10 +186,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             break
         if question == "/reset":
             conversation.turns.clear()
-            print("(conversation cleared)")
+            print(json.dumps({"reset": True}) if args.json else "(conversation cleared)")
             continue
         if question == "/sources":
-            cmd_sources(argparse.Namespace(**{**vars(args), "json": False}))
+            cmd_sources(argparse.Namespace(**{**vars(args), "compact": True}))
             continue
         try:
             _ask_once(engine, question, conversation, args)
@@ -272,7 +292,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _answer_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--k", type=int, metavar="N", help="sources to retrieve (5)")
+    parser.add_argument("--k", type=top_k, metavar="N", help="sources to retrieve, 1 to 50 (5)")
     parser.add_argument(
         "--answerer",
         choices=("extractive", "openai"),
@@ -405,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--gates", type=Path, metavar="FILE", help="gate thresholds (default: eval/gates.toml)")
     ev.add_argument("--no-history", action="store_true", help="neither compare with nor record in the history")
-    ev.add_argument("--k", type=int, metavar="N", help="sources to retrieve (5)")
+    ev.add_argument("--k", type=top_k, metavar="N", help="sources to retrieve, 1 to 50 (5)")
     ev.add_argument("--answerer", choices=("extractive", "openai"), help="answerer to evaluate (extractive)")
     _llm_flags(ev)
     _store_flags(ev)
@@ -491,6 +511,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; the index is consistent, run the same command again to finish")
         return 130
+    except OSError as exc:  # the machine's refusal (disk full, permissions) for a path the checks above missed
+        where = f"{exc.filename}: " if exc.filename else ""
+        _err(f"{where}{exc.strerror or exc}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from rag.text import file_slug
 
 ENV_PREFIX = "RAG_"
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+TOP_K_MAX = 50  # sources per question: more would not fit an LLM's context anyway
 CHUNKER_VERSION = "1"  # bump when chunking changes in a way that changes chunk text or offsets
 
 
@@ -48,7 +49,7 @@ class Settings(BaseModel):
         "torch", description="torch, or onnx-int8: the same model quantized, faster on a CPU (made on first use)"
     )
     answerer: str = Field("extractive", description="extractive (offline, default) or openai (a chat server)")
-    top_k: int = Field(5, ge=1, le=50, description="sources retrieved per question")
+    top_k: int = Field(5, ge=1, le=TOP_K_MAX, description="sources retrieved per question")
     llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server for --answerer openai")
     llm_model: str = Field("local", description="model name the server expects")
     llm_api_key: str = Field("not-needed", description="API key for the server (RAG_LLM_API_KEY)")
@@ -129,8 +130,22 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     home = Path(flags.get("home") or env.get("home") or default_home()).expanduser()
     merged = {**_from_file(home / "config.toml"), **env, **flags, "home": home}
     try:
-        return Settings(**merged)
+        settings = Settings(**merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "settings"
         raise SettingsError(f"setting {where}: {err['msg']}") from None
+    _check_home(home)
+    return settings
+
+
+def _check_home(home: Path) -> None:
+    """The data directory exists (made if missing) and is a writable folder. Raises SettingsError if not."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SettingsError(f"data directory {home} (RAG_HOME or --home) is a file, not a folder") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot create the data directory {home} ({exc.strerror or exc})") from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise SettingsError(f"data directory {home} (RAG_HOME or --home) is not writable")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rag.engine import AnswerResult
+from rag.text import without_controls as clean
 
 YELLOW, DIM, RESET = "\033[33m", "\033[2m", "\033[0m"
 
@@ -25,34 +26,35 @@ def render_answer(result: AnswerResult, color: bool = False, streamed: bool = Fa
     lines: list[str] = []
     if not streamed:
         if result.refused or not result.sentences:
-            lines.append(result.answer)
+            lines.append(clean(result.answer))
         for check in [] if result.refused else result.sentences:
             marks = "".join(f"[{n}]" for n in check.citations)
-            text = f"{check.text} {marks}".strip()
+            text = f"{clean(check.text)} {marks}".strip()
             lines.append(text if check.supported else warn(f"⚠ {text}  (unsupported: {check.reason})"))
     else:
         bad = [c for c in result.sentences if not c.supported]
         if bad:
             lines.append("")
-            lines.extend(warn(f"⚠ unsupported: {c.text}  ({c.reason})") for c in bad)
+            lines.extend(warn(f"⚠ unsupported: {clean(c.text)}  ({c.reason})") for c in bad)
         if result.unverified_answer:
-            lines.append(warn(f"⚠ no sentence was supported by the sources; answer withheld: {result.answer}"))
+            lines.append(warn(f"⚠ no sentence was supported by the sources; answer withheld: {clean(result.answer)}"))
     for text in result.removed:
-        lines.append(dim(f"(removed by --strict: {text})"))
+        lines.append(dim(f"(removed by --strict: {clean(text)})"))
     if result.citations:
         lines.append("")
         lines.append("Sources")
         for c in result.citations:
             where = f"page {c.page}, " if c.page else ""
-            quote = c.quote if len(c.quote) <= 300 else c.quote[:297] + "..."
-            lines.append(f"[{c.n}] {c.title} — {_short_source(c.source)} ({where}characters {c.start}–{c.end})")
+            quote = clean(c.quote if len(c.quote) <= 300 else c.quote[:297] + "...")
+            source = clean(_short_source(c.source))
+            lines.append(f"[{c.n}] {clean(c.title)} — {source} ({where}characters {c.start}–{c.end})")
             lines.append(dim(f"    “{quote}”"))
     return "\n".join(lines)
 
 
 def render_trace(result: AnswerResult) -> str:
     """What --trace prints: the standalone question, every retrieved chunk with its scores, step timings."""
-    lines = [f"standalone question: {result.standalone_question}", "retrieved:"]
+    lines = [f"standalone question: {clean(result.standalone_question)}", "retrieved:"]
     for n, r in enumerate(result.retrieved, start=1):
         dense = "-" if r.dense is None else f"{r.dense:.3f} (#{r.dense_rank})"
         bm25 = "-" if r.bm25 is None else f"{r.bm25:.2f} (#{r.bm25_rank})"

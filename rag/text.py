@@ -335,3 +335,18 @@ def expand(tokens: list[str]) -> list[str]:
     for token in tokens:
         out.extend(sorted(TRANSLATIONS.get(token, ())))
     return out
+
+
+# Terminal escape sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL or ESC \", two-byte "ESC x") and the
+# remaining control characters (C0 but tab and newlines, DEL, C1): what a document must not send to a terminal.
+ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]"
+)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (tabs and newlines stay)."""
+    if text.isprintable():
+        return text
+    return CONTROL.sub("", ESCAPE_SEQUENCE.sub("", text))

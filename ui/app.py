@@ -34,8 +34,8 @@ from ui.render import (  # noqa: E402
     sources_html,
     streaming_html,
 )
-from ui.security import bind_warning, parse_auth  # noqa: E402
-from ui.uploads import forget_upload, safe_name, store_upload  # noqa: E402
+from ui.security import bind_warning, login_checker, parse_auth  # noqa: E402
+from ui.uploads import discard_temp, forget_upload, safe_name, store_upload  # noqa: E402
 
 EXAMPLES = [
     "How much did Meta pay for ScaleAI?",
@@ -127,7 +127,15 @@ def _upload_handler(settings: Settings) -> Any:
             except RagError as exc:
                 lines.append(f"error: {name}: {exc}")
                 continue
+            finally:
+                discard_temp(temp)
+            if stored.name != name:
+                lines.append(f"{name}: another document already has this name; stored as {stored.name}")
             lines.extend(f"error: {name}: {e.reason}" for e in report.errors)
+            lines.extend(
+                f"notice: {name}: line {u['line']} reads as instructions to an assistant; kept as untrusted data"
+                for u in report.untrusted
+            )
             if not report.errors:
                 lines.append(f"{name}: {report.summary()}")
         progress((len(paths), len(paths)), desc="done", unit="files")
@@ -293,7 +301,7 @@ def launch(
         app.launch(
             server_name=host,
             server_port=port,
-            auth=credentials,
+            auth=login_checker(credentials) if credentials else None,  # type: ignore[arg-type]  # awaited
             prevent_thread_lock=not block,
             share=False,
             ssr_mode=False,

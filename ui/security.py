@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+
 from rag.errors import SettingsError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -25,3 +30,49 @@ def bind_warning(host: str, auth: tuple[str, str] | None) -> str | None:
         f"warning: serving on {host} without a login: anyone who can reach this machine can read and change "
         "your documents; add --auth USER:PASSWORD (or set RAG_UI_AUTH)"
     )
+
+
+class Throttle:
+    """Wrong logins slow down: past the first FREE failures each attempt waits FIRST s, doubling up to MOST s.
+
+    Attempts are taken one at a time, so parallel guesses queue behind each other's waits. A success, or
+    QUIET seconds without a failure, starts over.
+    """
+
+    FREE, FIRST, MOST, QUIET = 3, 0.5, 5.0, 900.0
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.last_failure = 0.0
+
+    def delay(self, now: float) -> float:
+        """Seconds the next attempt waits before its password is checked."""
+        if now - self.last_failure > self.QUIET:
+            self.failures = 0
+        extra = self.failures - self.FREE
+        return 0.0 if extra < 0 else min(self.MOST, self.FIRST * 2**extra)
+
+    def record(self, success: bool, now: float) -> None:
+        """Count a failure, or forget them all after a success."""
+        if success:
+            self.failures = 0
+        else:
+            self.failures += 1
+            self.last_failure = now
+
+
+def login_checker(credentials: tuple[str, str]) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio's `auth` callable: the pair compared in constant time, repeated failures throttled."""
+    user, password = (part.encode() for part in credentials)
+    throttle, lock = Throttle(), asyncio.Lock()
+
+    async def check(username: str, attempt: str) -> bool:
+        async with lock:
+            wait = throttle.delay(time.monotonic())
+            if wait:
+                await asyncio.sleep(wait)
+            ok = hmac.compare_digest(username.encode(), user) & hmac.compare_digest(attempt.encode(), password)
+            throttle.record(ok, time.monotonic())
+            return ok
+
+    return check

@@ -7,6 +7,8 @@ The reasons are the loader's own, so the page shows the same one-line error as `
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 import shutil
 import unicodedata
@@ -88,12 +90,42 @@ def store_upload(temp_path: Path, client_name: str, settings: Settings) -> Path:
     except DocumentError as exc:
         staged.unlink(missing_ok=True)
         raise DocumentError(name, exc.reason) from None
-    target = (folder / name).resolve()
+    target = _free_name(folder, name, staged.read_bytes())
     if target.parent != folder.resolve():  # cannot happen with a safe name; never write outside uploads/
         staged.unlink(missing_ok=True)
         raise DocumentError(name, "refused: the file name points outside the uploads folder")
     staged.replace(target)
     return target
+
+
+def _free_name(folder: Path, name: str, data: bytes) -> Path:
+    """`folder/name`, or `name-2`, `name-3`... : the first path that is free or already holds these very bytes.
+
+    Two different files both called report.txt are two documents; the same file uploaded twice is one.
+    """
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in itertools.count(1):
+        target = (folder / (name if n == 1 else f"{stem}-{n}{suffix}")).resolve()
+        if not target.exists() or target.read_bytes() == data:
+            return target
+    raise AssertionError("unreachable")
+
+
+def discard_temp(temp_path: Path) -> None:
+    """Delete Gradio's cached copy of an upload once it is processed (kept or refused): nothing stays served.
+
+    Only files inside Gradio's upload cache are touched, with the per-upload folder Gradio made for it.
+    """
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder()).resolve()
+    path = temp_path.resolve()
+    if cache not in path.parents or not path.is_file():
+        return
+    path.unlink()
+    with contextlib.suppress(OSError):  # not empty: another upload of the same bytes is in flight
+        if path.parent != cache:
+            path.parent.rmdir()
 
 
 def forget_upload(source: str, settings: Settings) -> bool:

@@ -88,7 +88,7 @@ def test_legacy_encoding_is_decoded_with_a_notice(tmp_path: Path) -> None:
     [
         ("empty.txt", b"", "empty file"),
         ("blank.md", b"  \n\n ", "empty file"),
-        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file, not text (holds NUL bytes)"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file, not text (a NUL byte at offset 8)"),
         ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage", None),
         ("fake.pdf", b"hello, not a pdf", "corrupt PDF: no %PDF- header"),
         ("bad-front.md", b"---\ntitle: [unclosed\n---\nbody", None),

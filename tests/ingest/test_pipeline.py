@@ -122,7 +122,7 @@ def test_bad_files_fail_alone_and_lose_nothing(store_settings: Settings, tmp_pat
     assert sorted(str(e) for e in report.errors) == sorted(
         [
             f"{folder / 'later-empty.txt'}: empty file",
-            f"{folder / 'binary.txt'}: binary file, not text (holds NUL bytes)",
+            f"{folder / 'binary.txt'}: binary file, not text (a NUL byte at offset 0)",
             f"{folder / 'broken.pdf'}: corrupt PDF: startxref not found",
             f"{tmp_path / 'missing'}: no such file or directory",
         ]

@@ -158,3 +158,67 @@ def test_the_server_listens_on_loopback_only(ui_app: RunningApp) -> None:
         line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:] if line.split()[3] == "0A"
     ]
     assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
+
+
+def test_a_second_upload_with_the_same_name_never_replaces_the_first(
+    client: Client, ui_app: RunningApp, tmp_path: Path
+) -> None:
+    from gradio.utils import get_upload_folder
+
+    first, second = tmp_path / "a" / "report-9f3.txt", tmp_path / "b" / "report-9f3.txt"
+    for path, text in ((first, "The Quorvex plant opened in 2019."), (second, "The Quorvex plant closed in 2023.")):
+        path.parent.mkdir()
+        path.write_text(text)
+    status_one, _, _, _ = client.predict([handle_file(str(first))], api_name="/upload")
+    status_two, _, _, _ = client.predict([handle_file(str(second))], api_name="/upload")
+    again, _, _, _ = client.predict([handle_file(str(first))], api_name="/upload")
+    assert "1 chunks added" in status_one and "replaced" in status_two and "0 replaced" in status_two
+    assert (
+        status_two.splitlines()[0]
+        == "report-9f3.txt: another document already has this name; stored as report-9f3-2.txt"
+    )
+    assert "0 chunks added, 1 unchanged" in again  # the same file again is the same document
+    uploads = ui_app.settings.home / "uploads"
+    assert (uploads / "report-9f3.txt").read_text() == first.read_text()
+    assert (uploads / "report-9f3-2.txt").read_text() == second.read_text()
+    # Gradio's cached copies are gone once processed: nothing stays downloadable from its cache.
+    assert not list(Path(get_upload_folder()).rglob("report-9f3*"))
+    rejected = tmp_path / "empty-9f3.md"
+    rejected.write_text("")
+    client.predict([handle_file(str(rejected))], api_name="/upload")
+    assert not list(Path(get_upload_folder()).rglob("empty-9f3*"))
+    for name in ("report-9f3.txt", "report-9f3-2.txt"):
+        doc = next(row[0] for row in client.predict(api_name="/documents")[0]["data"] if row[4].endswith(name))
+        client.predict(doc, api_name="/remove")
+
+
+def test_repeated_wrong_passwords_slow_down(ui_app: RunningApp) -> None:
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from ui.app import launch
+    from ui.security import Throttle
+
+    port = free_port()
+    app = launch(ui_app.settings, port=port, auth="ann:s3cret", engine=ui_app.engine, block=False, quiet=True)
+    try:
+
+        def login(password: str) -> tuple[int, float]:
+            data = urllib.parse.urlencode({"username": "ann", "password": password}).encode()
+            started = time.perf_counter()
+            try:
+                status = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", data=data, timeout=30).status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            return status, time.perf_counter() - started
+
+        attempts = [login(f"guess{i}") for i in range(Throttle.FREE + 3)]
+        assert [status for status, _ in attempts] == [400] * len(attempts)
+        waits = [seconds for _, seconds in attempts[Throttle.FREE :]]
+        assert waits[0] >= Throttle.FIRST and waits[1] >= 2 * Throttle.FIRST and waits[2] >= 4 * Throttle.FIRST
+        assert login("s3cret")[0] == 200  # the right password still gets in, and starts the count over
+        assert login("wrong")[1] < Throttle.FIRST
+    finally:
+        app.close()

@@ -43,7 +43,7 @@ def test_a_good_upload_is_copied_under_home_uploads(settings: Settings, tmp_path
     ("name", "data", "reason"),
     [
         ("empty.txt", b"  \n", "empty file"),
-        ("dump.txt", b"abc\0def", "binary file, not text (holds NUL bytes)"),
+        ("dump.txt", b"abc\0def", "binary file, not text (a NUL byte at offset 3)"),
         ("fake.pdf", b"hello", "corrupt PDF: no %PDF- header"),
         (
             "zip.md",
@@ -80,3 +80,18 @@ def test_serving_beyond_this_machine_without_login_warns() -> None:
     assert bind_warning("0.0.0.0", ("ann", "x")) is None
     warning = bind_warning("0.0.0.0", None)
     assert warning is not None and warning.startswith("warning: serving on 0.0.0.0 without a login")
+
+
+def test_throttle_waits_double_after_the_free_failures() -> None:
+    from ui.security import Throttle
+
+    throttle, now = Throttle(), 1000.0
+    waits = []
+    for _ in range(8):
+        waits.append(throttle.delay(now))
+        throttle.record(False, now)
+    assert waits == [0, 0, 0, 0.5, 1.0, 2.0, 4.0, 5.0]
+    assert throttle.delay(now + Throttle.QUIET + 1) == 0  # a quiet spell forgives
+    throttle.record(False, now)
+    throttle.record(True, now)
+    assert throttle.delay(now) == 0
