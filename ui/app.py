@@ -6,13 +6,15 @@ this module only streams, renders (`ui.render`) and keeps one conversation per b
 
 from __future__ import annotations
 
+import json
 import os
 import queue
+import re
 import sys
 import threading
 import traceback
 from collections.abc import Iterator
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +23,19 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: i
 import gradio as gr  # noqa: E402
 
 from ingest.pipeline import ingest_paths, list_documents, remove_document  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag.config import TOP_K_MAX, Settings  # noqa: E402
 from rag.conversation import Conversation  # noqa: E402
 from rag.engine import AnswerResult, Engine  # noqa: E402
 from rag.errors import DocumentError, RagError  # noqa: E402
 from ui.render import (  # noqa: E402
     CSS,
-    EMPTY_SOURCES,
+    PAGE_JS,
     SEARCHING,
     answer_html,
     error_html,
-    sources_html,
+    stopped_html,
     streaming_html,
+    title_html,
 )
 from ui.security import bind_warning, login_checker, parse_auth  # noqa: E402
 from ui.uploads import discard_temp, forget_upload, safe_name, store_upload  # noqa: E402
@@ -48,18 +51,35 @@ UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
 # System fonts only: the default theme would fetch Inter from Google Fonts, which fails offline.
 SANS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
-DOC_HEADERS = ["id", "title", "language", "chunks", "source"]
-Message = dict[str, str]
+DOC_HEADERS = ["id", "title", "language", "chunks", "file"]
+APP_NAME = "rag — ask your documents"
+Message = dict[str, Any]
+
+
+class Stopped(Exception):
+    """The user pressed Stop: the answer is abandoned (and with it the LLM server's stream)."""
 
 
 def stream_answer(engine: Engine, question: str, conversation: Conversation, **options: Any) -> Iterator[Any]:
-    """Run `engine.ask` in a thread; yield the answer text so far (str), then the AnswerResult or a RagError."""
+    """Run `engine.ask` in a thread; yield the answer text so far (str), then the AnswerResult or a RagError.
+
+    Closing the generator (Gradio does when the user presses Stop) makes the next streamed piece raise in the
+    worker, which ends the request to the LLM server; the conversation gets no turn.
+    """
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def on_text(piece: str) -> None:
+        if stop.is_set():
+            raise Stopped
+        events.put(("text", piece))
 
     def run() -> None:
         try:
-            result = engine.ask(question, conversation, on_text=lambda piece: events.put(("text", piece)), **options)
+            result = engine.ask(question, conversation, on_text=on_text, **options)
             events.put(("done", result))
+        except Stopped:
+            events.put(("done", RagError("stopped")))
         except RagError as exc:
             events.put(("done", exc))
         except Exception as exc:  # a bug: keep the page alive, put the traceback in the server log
@@ -68,13 +88,26 @@ def stream_answer(engine: Engine, question: str, conversation: Conversation, **o
 
     threading.Thread(target=run, name="rag-answer", daemon=True).start()
     text = ""
-    while True:
-        kind, value = events.get()
-        if kind == "done":
-            yield value
-            return
-        text += value
-        yield text
+    try:
+        while True:
+            kind, value = events.get()
+            if kind == "done":
+                yield value
+                return
+            text += value
+            yield text
+    finally:
+        stop.set()
+
+
+def _busy() -> Any:
+    """The question box while an answer is made: empty, closed to new questions, with a Stop button."""
+    return gr.update(value="", interactive=False, submit_btn=False, stop_btn="Stop")
+
+
+def _ready() -> Any:
+    """The question box ready for the next question."""
+    return gr.update(interactive=True, submit_btn="Ask", stop_btn=False)
 
 
 def _ask_handler(engine: Engine) -> Any:
@@ -85,30 +118,58 @@ def _ask_handler(engine: Engine) -> Any:
         history = list(history or [])
         question = (question or "").strip()
         if not question:
-            yield "", history, gr.skip(), gr.skip(), conversation
+            yield _ready(), history, gr.skip(), conversation
             return
+        turn = len(history) + 1  # the answer's index in the chat: its sources' ids are unique to it
         history += [{"role": "user", "content": escape(question)}, {"role": "assistant", "content": SEARCHING}]
-        yield "", history, gr.skip(), gr.skip(), conversation
+        yield _busy(), history, gr.skip(), conversation
         options = {"answerer": answerer, "k": int(k), "strict": bool(strict)}
         for event in stream_answer(engine, question, conversation, **options):
             if isinstance(event, str):
                 history[-1] = {"role": "assistant", "content": streaming_html(event)}
-                yield "", history, gr.skip(), gr.skip(), conversation
+                yield _busy(), history, gr.skip(), conversation
             elif isinstance(event, AnswerResult):
-                history[-1] = {"role": "assistant", "content": answer_html(event)}
-                yield "", history, sources_html(event), event.to_json(), conversation
+                history[-1] = {"role": "assistant", "content": answer_html(event, turn)}
+                yield _ready(), history, event.to_json(), conversation
             else:
                 history[-1] = {"role": "assistant", "content": error_html(str(event))}
-                yield "", history, EMPTY_SOURCES, {"error": str(event)}, conversation
+                yield _ready(), history, {"error": str(event)}, conversation
 
     return ask
 
 
-def _documents(settings: Settings) -> tuple[list[list[Any]], Any]:
+def _fresh() -> tuple[Any, ...]:
+    """One reset, wherever it is pressed: no messages, no details, no memory of earlier turns."""
+    return [], None, Conversation()
+
+
+def _stopped(history: list[Message] | None) -> tuple[Any, ...]:
+    """After Stop: the unfinished answer says so, and the question box takes questions again."""
+    history = list(history or [])
+    if history and history[-1].get("role") == "assistant":
+        content = history[-1].get("content", "")
+        if isinstance(content, list):  # Gradio sends a message back as its parts
+            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        partial = "" if content == SEARCHING else unescape(re.sub(r"<[^>]+>", "", str(content)))
+        history[-1] = {"role": "assistant", "content": stopped_html(partial)}
+    return _ready(), history
+
+
+def _documents(settings: Settings) -> tuple[Any, Any, str]:
+    """The documents table (file name shown, full path on hover), the remove choices and the title bar."""
     docs = list_documents(settings)
-    rows = [[d.doc_id, d.title, d.language, len(d.chunk_ids), d.source] for d in docs]
+    rows = [[d.doc_id, d.title, d.language, len(d.chunk_ids), _file_cell(d.source)] for d in docs]
     choices = [(f"{d.doc_id} — {d.title[:60]}", d.doc_id) for d in docs]
-    return rows, gr.update(choices=choices, value=None)
+    return rows, gr.update(choices=choices, value=None), title_html(docs)
+
+
+def _file_cell(source: str) -> str:
+    return f'<span title="{escape(source)}">{escape(Path(source).name)}</span>'
+
+
+def _status(lines: list[str]) -> str:
+    """The Documents tab's result box (the page paints it red when a line starts with "error:")."""
+    return "\n".join(lines)
 
 
 def _upload_handler(settings: Settings) -> Any:
@@ -139,25 +200,28 @@ def _upload_handler(settings: Settings) -> Any:
             if not report.errors:
                 lines.append(f"{name}: {report.summary()}")
         progress((len(paths), len(paths)), desc="done", unit="files")
-        rows, choices = _documents(settings)
-        return "\n".join(lines) or "choose files first", rows, choices, None
+        return _status(lines or ["choose files first"]), *_documents(settings), None
 
     return upload
 
 
+CANCELLED = "\0cancelled"  # what the page's confirm() sends when the user says no
+
+
 def _remove_handler(settings: Settings) -> Any:
     def remove(doc_id: str | None) -> tuple[Any, ...]:
-        if not doc_id:
-            rows, choices = _documents(settings)
-            return "choose a document to remove", rows, choices
-        try:
-            change = remove_document(doc_id, settings)
-            forget_upload(change.source, settings)
-            status = f"removed {change.doc_id}: {change.deleted} chunks"
-        except RagError as exc:
-            status = f"error: {exc}"
-        rows, choices = _documents(settings)
-        return status, rows, choices
+        if doc_id == CANCELLED:
+            lines = ["nothing removed"]
+        elif not doc_id:
+            lines = ["choose a document to remove"]
+        else:
+            try:
+                change = remove_document(doc_id, settings)
+                forget_upload(change.source, settings)
+                lines = [f"removed {change.doc_id}: {change.deleted} chunks"]
+            except RagError as exc:
+                lines = [f"error: {exc}"]
+        return _status(lines), *_documents(settings)
 
     return remove
 
@@ -167,7 +231,7 @@ def _list_handler(settings: Settings) -> Any:
         try:
             return _documents(settings)
         except RagError as exc:
-            return [[f"error: {exc}", "", "", 0, ""]], gr.update(choices=[])
+            return [[f"error: {exc}", "", "", 0, ""]], gr.update(choices=[]), title_html(None)
 
     return documents
 
@@ -176,45 +240,49 @@ def _answerers(settings: Settings) -> list[str]:
     return ["extractive", "openai"] if settings.llm_base_url else ["extractive"]
 
 
-def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
-    """The page: chat with streamed answers and a sources panel, answer settings, and a documents tab."""
-    with gr.Blocks(title="rag — ask your documents", analytics_enabled=False) as app:
+def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr.Blocks:
+    """The page: a title bar, the chat (each answer with its own sources) and a documents tab."""
+    with gr.Blocks(title=APP_NAME, analytics_enabled=False) as app:
         conversation = gr.State(None)  # a rag Conversation per browser session
-        with gr.Tab("Chat"), gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Answers cite their sources as [n]; unsupported sentences are flagged",
-                    elem_id="rag-chat",
-                    height=540,
-                    examples=[{"text": q} for q in EXAMPLES],
-                    placeholder="Ask a question about your documents, in English or French.",
-                    latex_delimiters=[],  # "$14.3 billion … $295 billion" is money, not LaTeX
-                    feedback_options=None,
-                    buttons=["copy"],
+        with gr.Row(elem_id="rag-titlebar"):
+            title = gr.HTML(title_html(None), elem_id="rag-title")
+            if logout:
+                gr.Button("Log out", link="/logout", size="sm", scale=0, elem_id="rag-logout")
+        with gr.Tab("Chat"):
+            chatbot = gr.Chatbot(
+                label="Conversation",
+                show_label=False,
+                elem_id="rag-chat",
+                height="62vh",
+                examples=[{"text": q} for q in EXAMPLES],
+                placeholder="Ask a question about your documents, in English or French. Every answer cites "
+                "the passages it comes from; click a [n] to see one.",
+                latex_delimiters=[],  # "$14.3 billion … $295 billion" is money, not LaTeX
+                feedback_options=None,
+                buttons=["copy"],
+            )
+            with gr.Row():
+                question = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask about your documents…",
+                    elem_id="rag-question",
+                    scale=5,
+                    submit_btn="Ask",
+                    stop_btn=False,
+                    autofocus=True,
                 )
-                with gr.Row():
-                    question = gr.Textbox(
-                        show_label=False,
-                        placeholder="How much did Meta pay for ScaleAI?",
-                        elem_id="rag-question",
-                        scale=5,
-                        submit_btn="Ask",
-                        autofocus=True,
-                    )
-                    reset = gr.Button("New conversation", scale=1, elem_id="rag-reset")
-                with gr.Accordion("Answer settings", open=False):
-                    answerer = gr.Dropdown(
-                        _answerers(settings),
-                        value=settings.answerer,
-                        label="Answerer",
-                        info=f"extractive quotes the sources offline; openai asks {settings.llm_base_url}",
-                    )
-                    k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Sources retrieved (k)")
-                    strict = gr.Checkbox(False, label="Strict: drop sentences the sources do not support")
-            with gr.Column(scale=2):
-                sources = gr.HTML(EMPTY_SOURCES, elem_id="rag-sources")
-                with gr.Accordion("Answer details (JSON)", open=False):
-                    details = gr.JSON(label="as `rag ask --json` prints it")
+                reset = gr.Button("New conversation", scale=1, elem_id="rag-reset")
+            with gr.Accordion("Answer settings", open=False):
+                answerer = gr.Dropdown(
+                    _answerers(settings),
+                    value=settings.answerer,
+                    label="Answerer",
+                    info=f"extractive quotes the sources offline; openai asks {settings.llm_base_url}",
+                )
+                k = gr.Slider(1, TOP_K_MAX, value=settings.top_k, step=1, label="Sources retrieved (k)")
+                strict = gr.Checkbox(False, label="Strict: drop sentences the sources do not support")
+            with gr.Accordion("Answer details (JSON)", open=False):
+                details = gr.JSON(label="as `rag ask --json` prints it")
         with gr.Tab("Documents"):
             with gr.Row():
                 files = gr.File(
@@ -227,7 +295,14 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
                 with gr.Column():
                     add = gr.Button("Add to the index", variant="primary")
                     status = gr.Textbox(label="Result", lines=4, interactive=False, elem_id="rag-doc-status")
-            table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, label="Indexed documents", wrap=True)
+            table = gr.Dataframe(
+                headers=DOC_HEADERS,
+                datatype=["str", "str", "str", "number", "html"],
+                interactive=False,
+                label="Indexed documents",
+                wrap=True,
+                elem_id="rag-documents",
+            )
             with gr.Row():
                 doomed = gr.Dropdown([], label="Document to remove", scale=4)
                 drop = gr.Button("Remove", variant="stop", scale=1)
@@ -235,24 +310,23 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
         chat_io = {
             "fn": _ask_handler(engine),
             "inputs": [question, chatbot, answerer, k, strict, conversation],
-            "outputs": [question, chatbot, sources, details, conversation],
+            "outputs": [question, chatbot, details, conversation],
             "concurrency_id": "index",
             "concurrency_limit": 1,
         }
-        question.submit(api_name="ask", **chat_io)
-        chatbot.example_select(_example_text, None, question, api_visibility="private").then(
+        asked = question.submit(api_name="ask", **chat_io)
+        picked = chatbot.example_select(_example_text, None, question, api_visibility="private").then(
             api_visibility="private", **chat_io
         )
-        reset.click(
-            lambda: ([], EMPTY_SOURCES, None, Conversation()),
-            None,
-            [chatbot, sources, details, conversation],
-            api_name="reset",
-        )
-        add.click(
+        question.stop(_stopped, chatbot, [question, chatbot], cancels=[asked, picked], api_visibility="private")
+        cleared = [chatbot, details, conversation]
+        reset.click(_fresh, None, cleared, api_name="reset", js="() => { window.scrollTo({top: 0}); }")
+        chatbot.clear(_fresh, None, cleared, api_visibility="private")  # the trash icon: the same one reset
+        listing = [table, doomed, title]
+        add.click(lambda: _status([]), None, status, queue=False, api_visibility="private").then(
             _upload_handler(settings),
             files,
-            [status, table, doomed, files],
+            [status, *listing, files],
             api_name="upload",
             show_progress_on=status,  # one progress bar, where the result will appear
             concurrency_id="index",
@@ -261,18 +335,29 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
         drop.click(
             _remove_handler(settings),
             doomed,
-            [status, table, doomed],
+            [status, *listing],
             api_name="remove",
+            js=f"(d) => d ? (confirm(`Remove ${{d}} from the index?`) ? d : {json.dumps(CANCELLED)}) : d",
             concurrency_id="index",
             concurrency_limit=1,
         )
-        app.load(_list_handler(settings), None, [table, doomed], api_name="documents")
+        app.load(_list_handler(settings), None, listing, api_name="documents")
     return app
 
 
 def _example_text(event: gr.SelectData) -> str:
     value = event.value
     return str(value.get("text", "")) if isinstance(value, dict) else str(value)
+
+
+def _warm_up(settings: Settings) -> None:
+    """Load the embedding model while the page opens, so that the first upload or question does not wait for it."""
+    from rag.embedders import embedder_for
+
+    try:
+        embedder_for(settings).embed_query("warm up")
+    except Exception:  # the first real use reports any problem with the model, in its own words
+        return
 
 
 def launch(
@@ -295,7 +380,8 @@ def launch(
     if warning:
         print(warning, file=sys.stderr)
     engine = engine or Engine(settings)
-    app = build_app(engine, settings)
+    threading.Thread(target=_warm_up, args=(settings,), name="rag-warm-up", daemon=True).start()
+    app = build_app(engine, settings, logout=credentials is not None)
     app.queue(default_concurrency_limit=1)
     try:
         app.launch(
@@ -314,6 +400,8 @@ def launch(
             footer_links=["api", "settings"],
             theme=gr.themes.Default(font=SANS, font_mono=MONO),
             css=CSS,
+            js=PAGE_JS,
+            auth_message=f"{APP_NAME}: sign in to continue",
         )
     except OSError as exc:
         raise RagError(f"cannot serve on {host}:{port} ({exc}); choose another --port") from None

@@ -6,11 +6,12 @@ Everything that comes from a document or a user is escaped here; nothing else in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
 from rag.engine import AnswerResult, Citation
+from rag.stores import StoredDocument
 from rag.text import expand, squash, tokenize
 from rag.verify import CITATION
 
@@ -19,25 +20,10 @@ WORD = re.compile(r"[$€£]?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)?")
 QUOTE_CHARS = 600  # longer passages are cut in the panel (the whole quote is in the JSON details)
 
 SEARCHING = '<span class="rag-searching">Searching your documents…</span>'
-EMPTY_SOURCES = (
-    '<div class="rag-sources rag-empty">Sources appear here: for each passage an answer cites, '
-    "the document, where it is, and the quoted words.</div>"
-)
 
 
-def _markers(numbers: Iterable[int]) -> str:
-    return "".join(f'<a class="rag-marker" href="#rag-source-{n}">[{n}]</a>' for n in numbers)
-
-
-def _with_links(text: str) -> str:
-    """Escape a sentence and make its [n] markers link to the sources panel."""
-    out, last = [], 0
-    for match in CITATION.finditer(text):
-        out.append(escape(text[last : match.start()]))
-        out.append(_markers(int(n) for n in match.group(1).split(",")))
-        last = match.end()
-    out.append(escape(text[last:]))
-    return "".join(out)
+def _markers(numbers: Iterable[int], turn: int) -> str:
+    return "".join(f'<a class="rag-marker" href="#rag-m{turn}-s{n}">[{n}]</a>' for n in numbers)
 
 
 def streaming_html(text: str) -> str:
@@ -45,46 +31,90 @@ def streaming_html(text: str) -> str:
     return f'<div class="rag-answer rag-streaming">{escape(text)}</div>' if text.strip() else SEARCHING
 
 
-def answer_html(result: AnswerResult) -> str:
-    """The chat message for a finished answer: refusal, or sentences with markers and unsupported ones flagged."""
+def stopped_html(partial: str) -> str:
+    """An answer the user stopped: what had arrived, marked as stopped and unverified."""
+    kept = f"{escape(partial)} " if partial.strip() else ""
+    return f'<div class="rag-answer rag-stopped">{kept}<span class="rag-stopped-note">stopped</span></div>'
+
+
+def answer_html(result: AnswerResult, turn: int = 0) -> str:
+    """The chat message for a finished answer, carrying its own sources.
+
+    A refusal reads as one. Otherwise: the short answer in bold, quoted sentences as quotes with their source's
+    name, unsupported sentences with their reason on screen, and below, the passages this message cites (ids
+    unique to the message, so a [n] in an old answer opens that answer's passage, not the latest one's).
+    """
     if result.refused:
-        note = (
-            "Rien dans les documents indexés ne répond à cette question."
-            if result.language == "fr"
-            else "Nothing in the indexed documents answers this question."
-        )
-        withheld = ""
-        if result.unverified_answer:
-            withheld = (
-                f'<div class="rag-withheld" title="{escape(result.unverified_answer)}">'
-                "An answer was written but no sentence of it is supported by the sources, so it is withheld.</div>"
-            )
-        return (
-            f'<div class="rag-refusal"><span class="rag-refusal-icon">∅</span> {escape(result.answer)}'
-            f'<div class="rag-refusal-note">{note}</div>{withheld}</div>'
-        )
-    if not result.sentences:
-        return f'<div class="rag-answer">{_with_links(result.answer)}</div>'
-    parts: list[str] = []
+        return _refusal_html(result)
+    names = {c.n: Path(c.source).name for c in result.citations}
+    blocks: list[str] = []
+    line: list[str] = []  # sentences of the current paragraph
+
+    def end_line() -> None:
+        if line:
+            blocks.append("<p>" + " ".join(line) + "</p>")
+            line.clear()
+
+    first_line, more = (result.answer.split("\n", 1) + [""])[:2]
+    # The extractive answerer's short answer ("$14.3 billion [1]") is a line of its own above its quotes.
+    short = result.answerer == "extractive" and more.strip() != "" and "«" not in first_line
     at = 0
-    for check in result.sentences:
+    for i, check in enumerate(result.sentences):
         found = result.answer.find(check.text[:40], at)
-        if parts:  # keep the answer's line breaks between sentences
-            parts.append("<br>" if found > at and "\n" in result.answer[at:found] else " ")
+        if found > at and "\n" in result.answer[at:found]:  # keep the answer's line breaks
+            end_line()
+        quoted = found > 0 and result.answer[max(0, found - 2) : found].strip() == "«"
         at = max(at, found + len(check.text)) if found >= 0 else at
-        marks = _markers(check.citations)
-        if check.supported:
-            parts.append(f'<span class="rag-supported">{escape(check.text)} {marks}</span>')
-        else:
-            parts.append(
-                f'<span class="rag-unsupported" title="unsupported: {escape(check.reason)}">'
-                f'<span class="rag-badge">⚠ unsupported</span> {escape(check.text)} {marks}</span>'
+        marks = _markers(check.citations, turn)
+        if not check.supported:
+            line.append(
+                f'<span class="rag-unsupported"><span class="rag-badge">⚠ unsupported</span> {escape(check.text)} '
+                f'{marks} <span class="rag-reason">{escape(check.reason)}</span></span>'
             )
+        elif quoted:
+            end_line()
+            cite = ", ".join(dict.fromkeys(names[n] for n in check.citations if n in names))
+            blocks.append(
+                f'<blockquote class="rag-said">«\u202f{escape(check.text)}\u202f» {marks}'
+                f'<cite class="rag-said-source">{escape(cite)}</cite></blockquote>'
+            )
+        elif i == 0 and short:
+            blocks.append(f'<p class="rag-short"><strong>{escape(check.text)}</strong> {marks}</p>')
+        else:
+            line.append(f'<span class="rag-supported">{escape(check.text)} {marks}</span>')
+    end_line()
+    parts = blocks or [f"<p>{escape(result.answer)}</p>"]
     removed = "".join(
-        f'<div class="rag-removed" title="removed by strict mode">removed: {escape(text)}</div>'
-        for text in result.removed
+        f'<div class="rag-removed">removed by strict mode: {escape(text)}</div>' for text in result.removed
     )
-    return '<div class="rag-answer">' + "".join(parts) + removed + "</div>"
+    return '<div class="rag-answer">' + "".join(parts) + removed + "</div>" + sources_html(result, turn)
+
+
+def _refusal_html(result: AnswerResult) -> str:
+    note = (
+        "Rien dans les documents indexés ne répond à cette question."
+        if result.language == "fr"
+        else "Nothing in the indexed documents answers this question."
+    )
+    withheld = ""
+    if result.unverified_answer:
+        withheld = (
+            '<div class="rag-withheld">An answer was written but no sentence of it is supported by the sources, '
+            f"so it is withheld: <q>{escape(result.unverified_answer)}</q></div>"
+        )
+    return (
+        f'<div class="rag-refusal"><span class="rag-refusal-icon">∅</span> {escape(result.answer)}'
+        f'<div class="rag-refusal-note">{note}</div>{withheld}</div>'
+    )
+
+
+def title_html(docs: Sequence[StoredDocument] | None) -> str:
+    """The title bar: the app's name and the size of the index."""
+    size = ""
+    if docs is not None:
+        chunks = sum(len(d.chunk_ids) for d in docs)
+        size = f'<span class="rag-index-size">{len(docs)} documents · {chunks} chunks indexed</span>'
+    return f'<div class="rag-title"><span class="rag-app-name">rag</span> — ask your documents {size}</div>'
 
 
 def error_html(message: str) -> str:
@@ -134,12 +164,10 @@ def location(citation: Citation) -> str:
     return f"{where}characters {citation.start}–{citation.end}"
 
 
-def sources_html(result: AnswerResult) -> str:
-    """The sources panel for one answer: each cited passage with its document, location and highlighted words."""
-    if result.refused:
-        return '<div class="rag-sources rag-empty">No source supports an answer to this question.</div>'
+def sources_html(result: AnswerResult, turn: int = 0) -> str:
+    """The passages one answer cites, each with its document, location and highlighted words (open by default)."""
     if not result.citations:
-        return '<div class="rag-sources rag-empty">This answer cites no source.</div>'
+        return ""
     cards = []
     for citation in result.citations:
         claims = _telling_claims(result, citation)
@@ -148,7 +176,7 @@ def sources_html(result: AnswerResult) -> str:
         quote = quote[:QUOTE_CHARS]
         name = Path(citation.source).name
         cards.append(
-            f'<div class="rag-source" id="rag-source-{citation.n}">'
+            f'<div class="rag-source" id="rag-m{turn}-s{citation.n}">'
             f'<div class="rag-source-head"><span class="rag-source-n">[{citation.n}]</span> '
             f'<span class="rag-source-title">{escape(citation.title)}</span></div>'
             f'<div class="rag-source-where" title="{escape(citation.source)}">{escape(name)} · '
@@ -156,8 +184,46 @@ def sources_html(result: AnswerResult) -> str:
             f'<blockquote class="rag-quote">{highlight(quote, claims)}{"…" if cut else ""}</blockquote>'
             "</div>"
         )
-    return '<div class="rag-sources"><div class="rag-sources-title">Sources</div>' + "".join(cards) + "</div>"
+    count = f"{len(cards)} passage{'s' if len(cards) > 1 else ''}"
+    return (
+        f'<details class="rag-sources" open><summary class="rag-sources-title">Sources · {count}</summary>'
+        + "".join(cards)
+        + "</details>"
+    )
 
+
+# Runs in the page: a [n] in any answer opens and highlights that answer's own passage; each bot message's
+# accessible label is its text (Gradio puts the message's HTML there).
+PAGE_JS = """() => {
+document.addEventListener('click', (event) => {
+  const marker = event.target.closest && event.target.closest('a.rag-marker');
+  if (!marker) return;
+  const card = document.getElementById(marker.getAttribute('href').slice(1));
+  if (!card) return;
+  event.preventDefault();
+  const box = card.closest('details');
+  if (box) box.open = true;
+  document.querySelectorAll('.rag-source.rag-active').forEach((c) => c.classList.remove('rag-active'));
+  card.classList.add('rag-active');
+  card.scrollIntoView({block: 'nearest'});
+}, true);
+new MutationObserver(() => {
+  const said = "'s message: ";
+  document.querySelectorAll(`[aria-label*="${said}"]`).forEach((el) => {
+    const label = el.getAttribute('aria-label');
+    if (label === el.dataset.ragLabel || !label.includes('<')) return;
+    const text = label.split(said)[0] + said + el.innerText.replace(/\\s+/g, ' ').trim();
+    el.dataset.ragLabel = text;
+    el.setAttribute('aria-label', text);
+  });
+}).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+                                       attributeFilter: ['aria-label']});
+setInterval(() => {  // an error in the Documents tab's result box looks like one
+  const box = document.querySelector('#rag-doc-status');
+  const text = box && box.querySelector('textarea');
+  if (text) box.classList.toggle('rag-status-error', /^error:/m.test(text.value));
+}, 250);
+}"""
 
 CSS = """
 .rag-searching { color: var(--body-text-color-subdued); font-style: italic; }
@@ -178,4 +244,28 @@ CSS = """
 .rag-quote mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
 .rag-quote mark.rag-figure { background: #fbbf24; font-weight: 600; }
 .rag-empty { color: var(--body-text-color-subdued); font-style: italic; }
+.rag-answer p { margin: 0 0 6px 0; }
+.rag-short strong { font-size: 1.1em; }
+.rag-said { margin: 4px 0 6px 0; padding: 2px 0 2px 10px; border-left: 3px solid var(--color-accent);
+  font-style: italic; }
+.rag-said-source { display: block; font-style: normal; font-size: 0.8em; color: var(--body-text-color-subdued); }
+.rag-said-source::before { content: "— "; }
+.rag-reason { font-size: 0.85em; color: #92400e; }
+.rag-reason::before { content: "unsupported: "; font-weight: 600; }
+.rag-stopped-note { font-size: 0.8em; padding: 0 6px; border-radius: 8px; border: 1px solid #9ca3af;
+  color: #4b5563; }
+details.rag-sources { margin-top: 8px; }
+details.rag-sources > summary { cursor: pointer; }
+.rag-source.rag-active, .rag-source:target { outline: 2px solid var(--color-accent); }
+#rag-titlebar { align-items: center; }
+.rag-title { font-size: 1.25em; }
+.rag-app-name { font-weight: 700; }
+.rag-index-size { font-size: 0.7em; color: var(--body-text-color-subdued); margin-left: 8px; white-space: nowrap; }
+#rag-doc-status.rag-status-error textarea { color: #b91c1c; border-left: 4px solid #dc2626; }
+#rag-documents th, #rag-documents td { word-break: normal; overflow-wrap: anywhere; }
+#rag-documents th { white-space: nowrap; }
+@media (max-width: 640px) {
+  .rag-title { font-size: 1.05em; }
+  .rag-index-size { display: block; margin-left: 0; }
+}
 """

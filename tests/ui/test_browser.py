@@ -1,12 +1,13 @@
 """A real browser (Debian's chromium, driven by Playwright) asks the ScaleAI question and reads the answer.
 
-Playwright never downloads a browser here: it launches /usr/bin/chromium, which `.ci/run` installs.
+Playwright never downloads a browser here: it launches /usr/bin/chromium, which tests/run.sh installs.
 The time to the first answer text and to the finished answer are measured inside the page.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.conftest import CORPUS
 from tests.ui.conftest import RunningApp
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,7 +36,7 @@ TIMER = """() => {
     const now = performance.now();
     if (t.searching === undefined && document.querySelector('#rag-chat .rag-searching')) t.searching = now;
     if (t.first === undefined && document.querySelector('#rag-chat .rag-answer, #rag-chat .rag-refusal')) t.first = now;
-    if (t.done === undefined && document.querySelector('#rag-sources .rag-source')) t.done = now;
+    if (t.done === undefined && document.querySelector('#rag-chat .rag-source')) t.done = now;
   };
   new MutationObserver(check).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
@@ -42,7 +44,7 @@ TIMER = """() => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    assert CHROMIUM.exists(), "chromium is missing: `apt-get install chromium` (.ci/run does it)"
+    assert CHROMIUM.exists(), "chromium is missing: `apt-get install chromium` (tests/run.sh does it)"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -81,9 +83,11 @@ def test_the_scaleai_question_in_a_real_browser(browser: Any, ui_app: RunningApp
 
     answer = chat.locator(".rag-answer").last
     assert "$14.3 billion" in answer.inner_text() and answer.is_visible()
-    quote = page.locator("#rag-sources .rag-quote").first
+    said = chat.locator(".rag-said").first
+    assert said.inner_text().startswith("«") and "»" in said.inner_text()  # the quote reads as a quote
+    quote = chat.locator(".rag-source .rag-quote").first
     assert quote.is_visible() and "14.3" in quote.inner_text() and "Scale" in quote.inner_text()
-    assert page.locator("#rag-sources mark.rag-figure", has_text="14.3").first.is_visible()
+    assert chat.locator("mark.rag-figure", has_text="14.3").first.is_visible()
     page.wait_for_timeout(300)  # let the last frame paint before the screenshot
     shot = artifacts / "ui-scaleai.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -98,10 +102,30 @@ def test_the_scaleai_question_in_a_real_browser(browser: Any, ui_app: RunningApp
     print(f"\nbrowser timings for {QUESTION!r}: {timings}; screenshot: {shot}")
     assert times["start"] <= times["searching"] <= times["first"] <= times["done"]
 
+    # A second answer: a [1] in the FIRST answer still opens the first answer's own passage.
+    box.fill("Where did Llama 4 rank on LMArena?")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#rag-chat .rag-sources').length === 2", timeout=60_000)
+    first_answer = chat.locator(".rag-answer").first
+    first_answer.locator("a.rag-marker").first.click()
+    active = page.locator(".rag-source.rag-active")
+    assert active.count() == 1 and "14.3" in active.inner_text() and active.is_visible()
+    assert active.get_attribute("id").startswith("rag-m1-")
+    # Screen readers hear each answer's text, not its HTML.
+    labels = [el.get_attribute("aria-label") for el in page.locator('[aria-label*="\'s message: "]').all()]
+    assert labels and not any("<" in label for label in labels), labels
+
+    # The chat's own trash icon is the same one reset: messages, memory and sources all go.
+    page.locator("#rag-chat button[aria-label='Clear']").first.click()
+    box.fill("How old is he?")
+    box.press("Enter")
+    page.wait_for_selector("#rag-chat .rag-refusal, #rag-chat .rag-answer", timeout=60_000)
+    assert "Who or what do you mean" in chat.inner_text() and chat.locator(".rag-source").count() == 0
+
     # An example question on an empty chat, after "New conversation": French question, French answer.
     page.locator("#rag-reset").click()
     chat.get_by_text("Quel âge a Mark Zuckerberg ?").click()
-    page.wait_for_selector("#rag-sources .rag-source", timeout=60_000)
+    page.wait_for_selector("#rag-chat .rag-source", timeout=60_000)
     assert "41 ans" in chat.locator(".rag-answer").last.inner_text()
     # A refusal looks like a refusal, not an error.
     box.fill("What is the capital of Peru?")
@@ -109,5 +133,72 @@ def test_the_scaleai_question_in_a_real_browser(browser: Any, ui_app: RunningApp
     refusal = chat.locator(".rag-refusal")
     refusal.wait_for(timeout=60_000)
     assert "couldn't find this in the sources" in refusal.inner_text() and chat.locator(".rag-error").count() == 0
+    assert page.locator("#rag-title").inner_text().startswith("rag — ask your documents")
+    assert " documents · " in page.locator("#rag-title").inner_text()
     assert outside == []
     page.close()
+
+
+def test_a_phone_sees_sources_under_each_answer_without_scrolling_sideways(browser: Any, ui_app: RunningApp) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(ui_app.url)
+    box = page.locator("#rag-question textarea")
+    box.fill(QUESTION)
+    box.press("Enter")
+    page.wait_for_selector("#rag-chat .rag-source", timeout=60_000)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    card = page.locator("#rag-chat .rag-source").first
+    answer = page.locator("#rag-chat .rag-answer").last
+    assert card.bounding_box()["y"] > answer.bounding_box()["y"]  # right under its answer
+    page.get_by_role("tab", name="Documents").click()
+    header = page.locator("#rag-documents th").first
+    header.wait_for()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.close()
+
+
+def test_stop_ends_a_streaming_answer_and_the_box_waits_for_it(
+    browser: Any, llm_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from ingest.pipeline import ingest_paths
+    from rag.config import Settings
+    from rag.engine import Engine
+    from tests.conftest import free_port
+    from ui.app import launch
+
+    settings = Settings(
+        home=tmp_path_factory.mktemp("stop-home"),
+        answerer="openai",
+        llm_base_url=llm_server,
+        llm_model="smollm2",
+        llm_context_window=2048,
+        llm_max_tokens=1024,
+        top_k=2,
+    )
+    ingest_paths([CORPUS / "related" / "scale-ai-deal.md"], settings, notice=lambda message: None)
+    engine = Engine(settings)
+    port = free_port()
+    app = launch(settings, port=port, engine=engine, block=False, quiet=True)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"http://127.0.0.1:{port}/")
+        box = page.locator("#rag-question textarea")
+        box.fill("Write a long story about the Scale AI deal, in many paragraphs.")
+        box.press("Enter")
+        page.locator("#rag-chat .rag-streaming").wait_for(timeout=60_000)
+        assert box.is_disabled()  # no second question can be typed, and so none is lost, while one streams
+        page.get_by_role("button", name="Stop").click()
+        page.locator("#rag-chat .rag-stopped").wait_for(timeout=10_000)
+        page.wait_for_function("() => !document.querySelector('#rag-question textarea').disabled", timeout=10_000)
+        streamed = page.locator("#rag-chat .rag-stopped").inner_text()
+        page.wait_for_timeout(1500)
+        assert page.locator("#rag-chat .rag-stopped").inner_text() == streamed  # nothing arrives after Stop
+        assert page.get_by_role("button", name="Ask").is_visible()
+        # The answer's worker has let go of the server's stream (the next streamed piece made it stop).
+        deadline = time.monotonic() + 10
+        while any(t.name == "rag-answer" for t in threading.enumerate()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(t.name == "rag-answer" for t in threading.enumerate())
+        page.close()
+    finally:
+        app.close()

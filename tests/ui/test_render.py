@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.engine import AnswerResult, Citation
 from rag.verify import ClaimCheck
-from ui.render import answer_html, error_html, highlight, sources_html, streaming_html
+from ui.render import answer_html, error_html, highlight, sources_html, stopped_html, streaming_html
 
 QUOTE = "Meta announced it would pay $14.3 billion for a 49% stake in Scale AI <script>alert(1)</script>."
 
@@ -32,14 +32,12 @@ def result(**changes: object) -> AnswerResult:
     return base
 
 
-def test_answer_marks_unsupported_sentences_with_the_reason_and_escapes_everything() -> None:
-    html = answer_html(result())
-    assert '<span class="rag-supported">$14.3 billion <a class="rag-marker" href="#rag-source-2">[2]</a></span>' in html
-    assert (
-        '<span class="rag-unsupported" title="unsupported: only 20% of its words are in &quot;a source&quot;">' in html
-    )
+def test_answer_marks_unsupported_sentences_with_the_reason_on_screen_and_escapes_everything() -> None:
+    html = answer_html(result(), turn=3)
+    assert '<span class="rag-supported">$14.3 billion <a class="rag-marker" href="#rag-m3-s2">[2]</a></span>' in html
+    assert '<span class="rag-reason">only 20% of its words are in &quot;a source&quot;</span>' in html
     assert "It was paid in &lt;b&gt;cash&lt;/b&gt;." in html and "<b>" not in html
-    assert "<br>" in html  # the answer's line break is kept
+    assert html.count("<p>") == 2  # the answer's line break is kept
 
 
 def test_sentences_of_one_paragraph_stay_on_one_line() -> None:
@@ -48,7 +46,20 @@ def test_sentences_of_one_paragraph_stay_on_one_line() -> None:
         ClaimCheck("It bought 49%.", "supported", "", QUOTE, [1]),
     ]
     html = answer_html(result(answer="Meta paid $14.3 billion. [1] It bought 49%. [1]", sentences=checks))
-    assert "<br>" not in html
+    assert html.count("<p>") == 1
+
+
+def test_extractive_answer_reads_as_answer_then_quote() -> None:
+    checks = [
+        ClaimCheck("$14.3 billion", "supported", "", QUOTE, [2]),
+        ClaimCheck(QUOTE, "supported", "", QUOTE, [2]),
+    ]
+    answer = f"$14.3 billion [2]\n« {QUOTE} » [2]"
+    html = answer_html(result(answer=answer, sentences=checks, answerer="extractive"), turn=1)
+    assert '<p class="rag-short"><strong>$14.3 billion</strong> <a class="rag-marker" href="#rag-m1-s2">' in html
+    said = html.split('<blockquote class="rag-said">')[1].split("</blockquote>")[0]
+    assert said.startswith("«\u202fMeta announced") and "\u202f» " in said
+    assert '<cite class="rag-said-source">scale.md</cite>' in said
 
 
 def test_refusal_is_styled_as_a_refusal_not_an_error() -> None:
@@ -56,18 +67,20 @@ def test_refusal_is_styled_as_a_refusal_not_an_error() -> None:
     html = answer_html(refused)
     assert 'class="rag-refusal"' in html and "rag-error" not in html
     assert "Nothing in the indexed documents answers this question." in html
-    assert "No source supports" in sources_html(refused)
+    assert sources_html(refused) == ""
     assert error_html("cannot reach <http://x>") == '<div class="rag-error">error: cannot reach &lt;http://x&gt;</div>'
 
 
-def test_sources_panel_escapes_the_document_and_highlights_the_supporting_words() -> None:
-    html = sources_html(result())
-    assert '<div class="rag-source" id="rag-source-2">' in html
+def test_each_answer_carries_its_sources_escaped_with_the_supporting_words_lit() -> None:
+    html = answer_html(result(), turn=5)
+    assert '<details class="rag-sources" open><summary class="rag-sources-title">Sources · 1 passage</summary>' in html
+    assert '<div class="rag-source" id="rag-m5-s2">' in html
     assert "Scale &lt;AI&gt; deal" in html and "scale.md · characters 57–159" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
+    sources = sources_html(result(), turn=5)
     # only the supported claim citing [2] lights words up: its figure and its word "billion"
-    assert '<mark class="rag-figure">$14.3</mark> <mark class="rag-word">billion</mark>' in html
-    assert "<mark" not in html.split("billion</mark>")[1]
+    assert '<mark class="rag-figure">$14.3</mark> <mark class="rag-word">billion</mark>' in sources
+    assert "<mark" not in sources.split("billion</mark>")[1]
 
 
 def test_highlight_matches_figures_across_formats_and_languages() -> None:
@@ -82,6 +95,11 @@ def test_pdf_citations_say_the_page() -> None:
         result(citations=[cited], sentences=[ClaimCheck("Revenue rose 12%.", "supported", "", "", [1])])
     )
     assert "r.pdf · page 3, characters 4000–4017" in html
+
+
+def test_a_stopped_answer_says_so() -> None:
+    assert stopped_html("") == '<div class="rag-answer rag-stopped"><span class="rag-stopped-note">stopped</span></div>'
+    assert stopped_html("Meta <paid>").startswith('<div class="rag-answer rag-stopped">Meta &lt;paid&gt; <span')
 
 
 def test_streaming_text_is_escaped() -> None:
