@@ -234,3 +234,36 @@ def test_repeated_wrong_passwords_slow_down(ui_app: RunningApp) -> None:
         assert login("wrong")[1] < Throttle.FIRST
     finally:
         app.close()
+
+
+def test_login_page_names_the_app_and_log_out_ends_the_session(ui_app: RunningApp) -> None:
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from ui.app import launch
+
+    port = free_port()
+    app = launch(ui_app.settings, port=port, auth="ann:s3cret", engine=ui_app.engine, block=False, quiet=True)
+    base = f"http://127.0.0.1:{port}"
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def config() -> tuple[int, str]:
+        try:
+            response = browser.open(f"{base}/config", timeout=30)
+            return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    try:
+        status, body = config()
+        assert status == 401 and "rag — ask your documents: sign in to continue" in body
+        form = urllib.parse.urlencode({"username": "ann", "password": "s3cret"}).encode()
+        assert browser.open(f"{base}/login", data=form, timeout=30).status == 200
+        status, body = config()
+        assert status == 200 and "Log out" in body and '"/logout"' in body  # the title bar's button
+        browser.open(f"{base}/logout", timeout=30)
+        assert config()[0] == 401
+    finally:
+        app.close()
