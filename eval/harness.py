@@ -16,7 +16,7 @@ from typing import Any
 from eval.metrics import (
     as_json,
     citation_precision,
-    evidence_found,
+    evidence_ranks,
     faithfulness,
     is_refusal,
     mean,
@@ -55,6 +55,8 @@ class Answered:
     key_facts: list[str] = field(default_factory=list)
     evidence: list[dict[str, str]] = field(default_factory=list)
     latency_ms: float | None = None
+    reference: str = ""  # the gold answer, in words
+    context_ids: list[str] = field(default_factory=list)  # the retrieved chunks' ids, in rank order
 
 
 def load_jsonl(path: Path, required: Sequence[str]) -> list[dict[str, Any]]:
@@ -110,6 +112,8 @@ def run_system(
                 list(item.get("key_facts", [])),
                 list(item.get("evidence", [])),
                 ms,
+                str(item.get("reference", "")),
+                [r.chunk.id for r in result.retrieved],
             )
         )
         if on_item:
@@ -153,7 +157,8 @@ def score_item(a: Answered) -> dict[str, Any]:
         if a.answerable is None or not (a.key_facts or not a.answerable)
         else ((not a.refused and not missing) if a.answerable else a.refused)
     )
-    found = evidence_found(a.evidence, a.contexts) if a.evidence else []
+    ranks = evidence_ranks(a.evidence, a.contexts) if a.evidence else []
+    found = [rank is not None for rank in ranks]
     precision, citation_reasons = citation_precision(a.answer, a.contexts) if not a.refused else (None, [])
     failures = [f"missing fact {f}" for f in missing] if a.answerable and not a.refused else []
     if a.answerable and a.refused:
@@ -165,7 +170,10 @@ def score_item(a: Answered) -> dict[str, Any]:
     return {
         "id": a.id,
         "question": a.question,
+        "reference": a.reference,
         "answer": a.answer,
+        "evidence": [{**e, "retrieved_rank": rank} for e, rank in zip(a.evidence, ranks, strict=True)],
+        "retrieved": a.context_ids,
         "refused": a.refused,
         "answerable": a.answerable,
         "faithfulness": as_json(faith.score),

@@ -1,7 +1,7 @@
 """Eval history: one record per run in a SQLite file under the data directory.
 
 Tomorrow's run reads it to say what got worse. Records of one suite (gold file and mode) are compared
-with each other only.
+with each other only, and among those only runs with the same settings fingerprint (see eval/run.py).
 """
 
 from __future__ import annotations
@@ -39,11 +39,13 @@ def previous_runs(path: Path, suite: str, limit: int = 60) -> list[dict[str, Any
         return []
     with _connect(path) as db:
         rows = db.execute(
-            "SELECT date, git_commit, metrics, outcomes FROM runs WHERE suite = ? ORDER BY id DESC LIMIT ?",
+            "SELECT date, git_commit, fingerprint, metrics, outcomes FROM runs"
+            " WHERE suite = ? ORDER BY id DESC LIMIT ?",
             (suite, limit),
         ).fetchall()
     return [
-        {"date": d, "commit": c, "metrics": json.loads(m), "outcomes": json.loads(o)} for d, c, m, o in reversed(rows)
+        {"date": d, "commit": c, "fingerprint": f, "metrics": json.loads(m), "outcomes": json.loads(o)}
+        for d, c, f, m, o in reversed(rows)
     ]
 
 

@@ -13,17 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.answerers.base import is_refusal as ours_refuses
 from rag.text import proper_names, quantities, squash
 from rag.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, check_claim, citations_of, split_sentences, strip_markup
 
 CLAIMS = Path(__file__).with_name("claims.jsonl")
-REFUSAL_PHRASES = (
-    "couldn't find this in the sources",
-    "could not find this in the sources",
-    "pas trouvé cela dans les sources",
-    "i don't know",
-    "not in the provided context",
-)
+OTHER_REFUSALS = ("could not find this in the sources", "i don't know", "not in the provided context")  # others'
+
 # "... in 2024, and the company expected about $2 billion in 2025": two claims, checked one by one.
 CONJUNCTION = re.compile(r";\s+|,\s+(?:and|but|while|whereas|et|mais|alors que)\s+")
 
@@ -58,7 +54,7 @@ class Faithfulness:
 def is_refusal(answer: str) -> bool:
     """The answer declines to answer (ours in either language, or the usual phrasings of others)."""
     folded = answer.lower().replace("’", "'")
-    return not answer.strip() or any(p in folded for p in REFUSAL_PHRASES)
+    return not answer.strip() or ours_refuses(answer) or any(p in folded for p in OTHER_REFUSALS)
 
 
 def split_claims(answer: str) -> list[str]:
@@ -105,10 +101,13 @@ def reference_facts(reference: str) -> list[str]:
     return figures or proper_names(reference)[:3]
 
 
-def evidence_found(evidence: Sequence[dict[str, str]], contexts: Sequence[str]) -> list[bool]:
-    """For each gold evidence passage, whether a retrieved context contains it (spacing and case aside)."""
+def evidence_ranks(evidence: Sequence[dict[str, str]], contexts: Sequence[str]) -> list[int | None]:
+    """Per gold evidence passage: the rank (1 = first) of the retrieved context holding it, or None.
+
+    Spacing and case are ignored; the first 200 characters of the quote must appear.
+    """
     squashed = [squash(c) for c in contexts]
-    return [any(squash(e["quote"])[:200] in c for c in squashed) for e in evidence]
+    return [next((n for n, c in enumerate(squashed, start=1) if squash(e["quote"])[:200] in c), None) for e in evidence]
 
 
 def citation_precision(answer: str, contexts: Sequence[str]) -> tuple[float | None, list[str]]:

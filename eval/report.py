@@ -41,7 +41,8 @@ CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #1f2937; }
 table { border-collapse: collapse; margin: .5em 0 1.5em; }
 th, td { border-bottom: 1px solid #e5e7eb; padding: .25em .6em; text-align: left; vertical-align: top; }
-td { overflow-wrap: anywhere; }
+td { overflow-wrap: break-word; }
+td.num, td.id { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.fail { background: #fee2e2; }
 .gates { display: inline-block; padding: .2em .7em; border-radius: .3em; color: #fff; font-weight: 600; }
@@ -133,10 +134,12 @@ def _run_line(run: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _previous_line(previous: dict[str, Any] | None) -> str:
+def _previous_line(comparison: dict[str, Any]) -> str:
+    previous, why = comparison["previous"], comparison.get("why", "")
     if previous is None:
-        return "No previous run to compare with."
-    return f"Compared with the run of {previous['date']} (commit {previous.get('commit') or 'unknown'})."
+        return f"No previous run to compare with: {why}." if why else "No previous run to compare with."
+    line = f"Compared with the run of {previous['date']} (commit {previous.get('commit') or 'unknown'})"
+    return f"{line}: {why}." if why else line + "."
 
 
 def _failing_claims(item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -151,7 +154,7 @@ def _quote(text: str | None) -> list[str]:
 def _markdown(report: dict[str, Any]) -> str:
     run, comparison, gates = report["run"], report["comparison"], report["gates"]
     lines = [f"# Eval report: {run['date']} · commit {run['commit'] or 'unknown'}", "", _run_line(run), ""]
-    lines += [_previous_line(comparison["previous"]), ""]
+    lines += [_previous_line(comparison), ""]
     lines += ["| metric | this run | previous | change |", "|---|---:|---:|---:|"]
     for key, now, before, delta in _rows(report):
         lines.append(f"| {LABELS[key]} | {_fmt(key, now)} | {_fmt(key, before)} | {_fmt(key, delta, change=True)} |")
@@ -162,7 +165,14 @@ def _markdown(report: dict[str, Any]) -> str:
     failing = [item for item in report["items"] if not item["passed"]]
     lines += ["", f"## Failing items ({len(failing)})"]
     for item in failing:
-        lines += ["", f"### {item['id']}", "", f"**Question:** {item['question']}", "", *_quote(item["answer"]), ""]
+        lines += ["", f"### {item['id']}", "", f"**Question:** {item['question']}", ""]
+        if item.get("reference"):
+            lines += [f"**Reference answer:** {item['reference']}", ""]
+        lines += ["**Answer:**", "", *_quote(item["answer"]), ""]
+        for evidence in item.get("evidence") or []:
+            lines += [f"- gold evidence ({_found(evidence)}):", *("  " + line for line in _quote(evidence["quote"]))]
+        if item.get("retrieved"):
+            lines.append(f"- retrieved: {', '.join(item['retrieved'])}")
         lines += [f"- {failure}" for failure in item["failures"]]
         for claim in _failing_claims(item):
             lines += ["", f"- **{claim['verdict']}**: {claim['text']}", f"  reason: {claim['reason']}"]
@@ -184,7 +194,7 @@ def _html(report: dict[str, Any]) -> str:
             f"<title>Eval report {e(run['date'])}</title><style>{CSS}</style></head><body>",
             f"<header><h1>Eval report</h1><p>{e(run['date'])} · commit {e(run['commit'] or 'unknown')}</p>",
             f'<p><span class="gates {status}">Gates {status}</span></p><ul>{reasons}</ul></header>',
-            f'<p class="run">{e(_run_line(run))}</p><p>{e(_previous_line(comparison["previous"]))}</p>',
+            f'<p class="run">{e(_run_line(run))}</p><p>{e(_previous_line(comparison))}</p>',
             _html_summary(report),
             moved,
             '<h2>Trends</h2><div class="charts">',
@@ -276,14 +286,16 @@ def _truncate(text: str, limit: int = 200) -> str:
 def _html_items(items: list[dict[str, Any]]) -> str:
     e = html.escape
     head = "".join(
-        f"<th>{h}</th>" for h in ("id", "passed", "correct", "faithful", "hit", "cit. prec.", "latency", "answer")
+        f"<th>{h}</th>"
+        for h in ("id", "question", "passed", "correct", "faithful", "hit", "cit. prec.", "latency", "answer")
     )
     rows = []
     for item in items:
         answer = item.get("answer") or ""
         link = f'<a href="#fail-{e(item["id"])}">{e(item["id"])}</a>' if not item["passed"] else e(item["id"])
         rows.append(
-            f'<tr class="{"pass" if item["passed"] else "fail"}"><td>{link}</td><td>{_mark(item["passed"])}</td>'
+            f'<tr class="{"pass" if item["passed"] else "fail"}"><td class="id">{link}</td>'
+            f"<td>{e(item.get('question') or '')}</td><td>{_mark(item['passed'])}</td>"
             f"<td>{_mark(item.get('correct'))}</td>"
             f'<td class="num">{_fmt("faithfulness", item.get("faithfulness"))}</td><td>{_mark(item.get("hit"))}</td>'
             f'<td class="num">{_fmt("citation_precision", item.get("citation_precision"))}</td>'
@@ -302,7 +314,20 @@ def _html_failing(item: dict[str, Any]) -> str:
         f"<blockquote>{e(claim['evidence'] or '(no evidence)')}</blockquote></li>"
         for claim in _failing_claims(item)
     )
+    reference = f"<p><b>Reference answer:</b> {e(item['reference'])}</p>" if item.get("reference") else ""
+    evidence = "".join(
+        f"<li>gold evidence ({e(_found(ev))}):<blockquote>{e(ev['quote'])}</blockquote></li>"
+        for ev in item.get("evidence") or []
+    )
+    retrieved = f"<li>retrieved: <code>{e(', '.join(item['retrieved']))}</code></li>" if item.get("retrieved") else ""
     return (
         f'<section id="fail-{e(item["id"])}"><h3>{e(item["id"])}</h3><p><b>Question:</b> {e(item["question"])}</p>'
-        f"<blockquote>{e(item.get('answer') or '(empty)')}</blockquote><ul>{failures}</ul><ul>{claims}</ul></section>"
+        f"{reference}<p><b>Answer:</b></p><blockquote>{e(item.get('answer') or '(empty)')}</blockquote>"
+        f"<ul>{evidence}{retrieved}</ul><ul>{failures}</ul><ul>{claims}</ul></section>"
     )
+
+
+def _found(evidence: dict[str, Any]) -> str:
+    """Where a gold evidence passage is, and whether retrieval found it."""
+    rank, doc = evidence.get("retrieved_rank"), evidence.get("doc_id", "?")
+    return f"{doc}, retrieved at rank {rank}" if rank else f"{doc}, NOT retrieved"

@@ -23,6 +23,7 @@ from eval.metrics import scorer_accuracy
 
 GOLD = Path(__file__).with_name("gold.jsonl")
 GATES = Path(__file__).with_name("gates.toml")
+SOURCE = Path(__file__).resolve().parent.parent  # the checkout this package runs from
 PACKAGES = ("rag-assistant", "chromadb", "llama-index-core", "sentence-transformers", "torch", "bm25s")
 
 
@@ -93,7 +94,9 @@ def _show(value: Any) -> str:
 
 def _commit() -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        done = subprocess.run(  # in the package's own checkout, wherever `rag eval` is run from
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, cwd=SOURCE
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() or None
@@ -137,23 +140,23 @@ def evaluate(
     items = [score_item(a) for a in answered]
     metrics = summarize(items)
     metrics["scorer_balanced_accuracy"] = round(scorer_accuracy(), 4)
+    used = run_settings(settings, gold_path or GOLD if gold else None, predictions, answerer, k)
+    fingerprint = hashlib.sha256(json.dumps(used, sort_keys=True).encode()).hexdigest()[:12]
     run = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": _commit(),
-        "fingerprint": hashlib.sha256(
-            json.dumps(
-                {**settings.index_fingerprint(), "answerer": answerer or settings.answerer, "k": k}, sort_keys=True
-            ).encode()
-        ).hexdigest()[:12],
+        "fingerprint": fingerprint,
+        "settings": used,
         "versions": package_versions(),
         "gold": str(gold_path or GOLD) if gold else None,
         "predictions": str(predictions) if predictions else None,
-        "answerer": None if predictions else answerer or settings.answerer,
-        "k": None if predictions else k or settings.top_k,
+        "answerer": used["answerer"],
+        "k": used["k"],
         "duration_s": 0.0,
     }
     db = Path(settings.home) / "eval" / "history.sqlite"
-    past = previous_runs(db, suite) if history else []
+    suite_runs = previous_runs(db, suite) if history else []
+    past = [p for p in suite_runs if p["fingerprint"] == fingerprint]  # like with like: same settings only
     previous = past[-1] if past else None
     outcomes = {i["id"]: {"passed": i["passed"], "contradicted": i["contradicted"]} for i in items}
     failed = (gates or Gates()).check(metrics, outcomes, previous)
@@ -164,11 +167,38 @@ def evaluate(
         "run": run,
         "metrics": metrics,
         "items": items,
-        "comparison": _compare(metrics, outcomes, previous),
+        "comparison": {**_compare(metrics, outcomes, previous), "why": _why(previous, fingerprint, suite_runs)},
         "history": [{"date": p["date"], "commit": p["commit"], "metrics": p["metrics"]} for p in past]
         + [{"date": run["date"], "commit": run["commit"], "metrics": metrics}],
         "gates": {"passed": not failed, "failed": failed},
     }
+
+
+def run_settings(
+    settings: Any, gold: Path | None, predictions: Path | None, answerer: str | None, k: int | None
+) -> dict[str, Any]:
+    """What a run's numbers depend on: answerer, k, model and chunking, and the exact gold file.
+
+    Scored answers from elsewhere (`--predictions`) are the thing measured: their file's name is the setting.
+    """
+    used: dict[str, Any] = {"gold": _file_id(gold) if gold else None}
+    if predictions is not None:
+        return {**used, "predictions": predictions.name, "answerer": None, "k": None}  # tonight's answers differ
+    return {**used, "answerer": answerer or settings.answerer, "k": k or settings.top_k, **settings.index_fingerprint()}
+
+
+def _file_id(path: Path) -> str:
+    """A file's name and the start of its content's hash: an edited gold set is another gold set."""
+    return f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:10]}"
+
+
+def _why(previous: dict[str, Any] | None, fingerprint: str, suite_runs: list[dict[str, Any]]) -> str:
+    """Which earlier run this one is compared with, and why that one."""
+    others = sum(p["fingerprint"] != fingerprint for p in suite_runs)
+    skipped = f"; {others} earlier run(s) with other settings are not compared" if others else ""
+    if previous is None:
+        return f"no earlier run with these settings (fingerprint {fingerprint}){skipped}"
+    return f"the latest earlier run with the same settings (fingerprint {fingerprint}){skipped}"
 
 
 def _compare(metrics: dict[str, Any], outcomes: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.answerers import Answerer, AnswerRequest, get_answerer, refusal
+from rag.answerers import Answerer, AnswerRequest, get_answerer, is_refusal, refusal
 from rag.config import Settings
 from rag.conversation import Conversation, Standalone, Turn
 from rag.errors import EmptyQuestion
@@ -148,7 +148,7 @@ class Engine:
     def _verified(self, raw: str, request: AnswerRequest, answerer: str, strict: bool) -> AnswerResult:
         by_number = {n: r.chunk for n, r in enumerate(request.sources, start=1)}
         refused_text = refusal(request.language)
-        if not raw or raw == refused_text or _is_refusal(raw):
+        if not raw or raw == refused_text or is_refusal(raw):
             return AnswerResult(
                 request.question,
                 request.standalone.text,
@@ -199,11 +199,6 @@ def _clarify(question: str, pronoun: str, language: str, answerer: str, started:
     text = CLARIFY.get(language, CLARIFY["en"]).format(pronoun=pronoun)
     total = (time.perf_counter() - started) * 1000
     return AnswerResult(question, question, text, True, answerer, language, [], [], [], {"total": total})
-
-
-def _is_refusal(text: str) -> bool:
-    folded = text.lower()
-    return any(p in folded for p in ("couldn't find this in the sources", "pas trouvé cela dans les sources"))
 
 
 def _citations(checks: list[ClaimCheck], sources: Sequence[Retrieved]) -> list[Citation]:

@@ -1,16 +1,34 @@
-"""The extractive answerer on the gold set: floors that only move up, and the hard rule of no unsupported text."""
+"""The extractive answerer on the gold set: floors that only move up, and the hard rule of no unsupported text.
+
+The items run through `rag eval`'s own harness (eval/harness.py): one way to run a gold set.
+"""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from eval.gold import GOLD, GoldReport, load_gold, run_gold, states_fact
+from eval.harness import load_jsonl, run_system, score_item
+from eval.metrics import states_fact
+from eval.run import GOLD
 from ingest.pipeline import ingest_paths
 from rag.config import load_settings
 from rag.engine import Engine
 from tests.conftest import CORPUS
 
 HOLDOUT_FLOOR = 14 / 25  # measured with the learned selector (the rules it replaced: 13/25); the target is 85%
+FIELDS = ("id", "turns", "answerable")
+
+
+def rate(items: list[dict[str, Any]], answerable: bool) -> float:
+    """Answerable: share with every key fact stated; unanswerable: share refused."""
+    chosen = [i for i in items if i["answerable"] == answerable]
+    return sum(bool(i["correct"]) for i in chosen) / len(chosen)
+
+
+def unsupported(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(item id, claim) for every claim of an answer that its sources do not support."""
+    return [(i["id"], c["text"]) for i in items for c in i["claims"] if c["verdict"] != "supported"]
 
 
 def test_key_facts_match_across_formats() -> None:
@@ -29,34 +47,34 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def report(engine: Engine) -> GoldReport:
-    return run_gold(engine, load_gold())
+def items(engine: Engine) -> list[dict[str, Any]]:
+    return [score_item(a) for a in run_system(engine, load_jsonl(GOLD, FIELDS))]
 
 
 def test_gold_set_shape() -> None:
-    items = load_gold()
-    assert len(items) >= 40 and len({i["id"] for i in items}) == len(items)
-    assert sum(not i["answerable"] for i in items) >= 8
-    assert sum(len(i["turns"]) > 1 for i in items) >= 6
+    gold = load_jsonl(GOLD, FIELDS)
+    assert len(gold) >= 40 and len({i["id"] for i in gold}) == len(gold)
+    assert sum(not i["answerable"] for i in gold) >= 8
+    assert sum(len(i["turns"]) > 1 for i in gold) >= 6
 
 
-def test_extractive_answers_never_carry_unsupported_sentences(report: GoldReport) -> None:
-    assert [(i.id, i.unsupported) for i in report.items if i.unsupported] == []
+def test_extractive_answers_never_carry_unsupported_sentences(items: list[dict[str, Any]]) -> None:
+    assert unsupported(items) == []
 
 
-def test_extractive_quality_floors(report: GoldReport) -> None:
-    print(report.summary())
+def test_extractive_quality_floors(items: list[dict[str, Any]]) -> None:
     # Floors at what the learned selector measures (38/55 and 7/9): regression floors, not targets. The
     # hand-written rules it replaced were tuned on this very set (50/55, 9/9) and did not carry over to
     # public questions; nothing here is fitted on it. The issue's target (90%) is not met: see the README.
-    assert report.rate(answerable=True) >= 38 / 55
-    assert report.rate(answerable=False) >= 7 / 9
+    print(f"gold: {rate(items, True):.3f} answerable, {rate(items, False):.3f} unanswerable refused")
+    assert rate(items, answerable=True) >= 38 / 55
+    assert rate(items, answerable=False) >= 7 / 9
 
 
 def test_held_out_quality_floors(engine: Engine) -> None:
     """eval/holdout.jsonl was written by someone who never saw the answerer; nothing was fitted on it."""
-    report = run_gold(engine, load_gold(GOLD.with_name("holdout.jsonl")))
-    print(report.summary())
-    assert [(i.id, i.unsupported) for i in report.items if i.unsupported] == []
-    assert report.rate(answerable=True) >= HOLDOUT_FLOOR
-    assert report.rate(answerable=False) >= 2 / 5  # measured (the rules: 4/5)
+    held = [score_item(a) for a in run_system(engine, load_jsonl(GOLD.with_name("holdout.jsonl"), FIELDS))]
+    print(f"holdout: {rate(held, True):.3f} answerable, {rate(held, False):.3f} unanswerable refused")
+    assert unsupported(held) == []
+    assert rate(held, answerable=True) >= HOLDOUT_FLOOR
+    assert rate(held, answerable=False) >= 2 / 5  # measured (the rules: 4/5)

@@ -20,6 +20,12 @@ def refusal(language: str) -> str:
     return REFUSALS.get(language, REFUSALS["en"])
 
 
+def is_refusal(text: str) -> bool:
+    """The text declines to answer with one of our refusal sentences (in either language)."""
+    folded = text.lower().replace("’", "'")
+    return any(sentence.lower().rstrip(".") in folded for sentence in REFUSALS.values())
+
+
 @dataclass
 class AnswerRequest:
     """Everything an answerer may use. Source [n] is `sources[n - 1]`."""

@@ -138,3 +138,28 @@ def test_nightly_script_ingests_evaluates_and_keeps_latest(small_gold: Path, tmp
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "reports" / "latest" / "report.html").exists()
     assert "gates: passed" in done.stdout
+
+
+def test_history_only_compares_runs_with_the_same_settings(tmp_path: Path) -> None:
+    from eval.harness import load_jsonl
+    from eval.run import GOLD
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(row) for row in load_jsonl(GOLD, ("id",))[:3]) + "\n")
+    assert run_cli("ingest", "-q", str(CORPUS)).returncode == 0
+    night = run_cli("eval", "--gold", str(gold), "--json")
+    assert night.returncode in (0, 1), night.stderr
+    first = json.loads(night.stdout)
+    assert first["comparison"]["previous"] is None and first["run"]["settings"]["k"] == 5
+    odd = json.loads(run_cli("eval", "--gold", str(gold), "--k", "1", "--json").stdout)  # a one-off experiment
+    assert odd["comparison"]["previous"] is None and odd["run"]["fingerprint"] != first["run"]["fingerprint"]
+    assert "1 earlier run(s) with other settings are not compared" in odd["comparison"]["why"]
+    again = json.loads(run_cli("eval", "--gold", str(gold), "--json").stdout)  # the next night
+    assert again["comparison"]["previous"]["date"] == first["run"]["date"]
+    assert again["comparison"]["why"].startswith("the latest earlier run with the same settings")
+    assert [h["date"] for h in again["history"]] == [first["run"]["date"], again["run"]["date"]]
+    failing = [i for i in again["items"] if not i["passed"]]
+    for item in again["items"]:
+        assert item["question"] and item["retrieved"] and "reference" in item
+        assert all("retrieved_rank" in e for e in item["evidence"])
+    assert failing == [] or failing[0]["reference"]

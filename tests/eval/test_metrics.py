@@ -4,7 +4,7 @@ import json
 import math
 
 from eval.harness import Answered, score_item, summarize
-from eval.metrics import citation_precision, evidence_found, faithfulness, scorer_accuracy, split_claims
+from eval.metrics import citation_precision, evidence_ranks, faithfulness, scorer_accuracy, split_claims
 
 ARTICLE = (
     "Le rachat en juin de 49% de ScaleAI à 14.3 milliards, deuxième transaction la plus importante de "
@@ -49,9 +49,10 @@ def test_citation_precision_checks_the_cited_context_alone() -> None:
     assert citation_precision("No markers here.", [SCALE]) == (None, [])
 
 
-def test_evidence_found_ignores_spacing_and_case() -> None:
-    assert evidence_found([{"doc_id": "d", "quote": "pay  $14.3 BILLION for a 49% stake"}], [SCALE]) == [True]
-    assert evidence_found([{"doc_id": "d", "quote": "$19 billion purchase"}], [SCALE]) == [False]
+def test_evidence_rank_ignores_spacing_and_case() -> None:
+    quote = {"doc_id": "d", "quote": "pay  $14.3 BILLION for a 49% stake"}
+    assert evidence_ranks([quote], ["something else", SCALE]) == [2]
+    assert evidence_ranks([{"doc_id": "d", "quote": "$19 billion purchase"}], [SCALE]) == [None]
 
 
 def test_scoring_a_wrong_answer_names_what_failed() -> None:

@@ -171,8 +171,8 @@ def test_html_is_offline_escaped_and_charts_every_metric(tmp_path: Path) -> None
     assert not EXTERNAL.search(page)
     assert "<script" not in page and XSS not in page
     assert html_escaped(XSS) in page
-    assert re.search(r'<tr class="fail"><td><a href="#fail-en-scale-price">en-scale-price</a>', page)
-    assert '<tr class="pass"><td>fr-ceo</td>' in page
+    assert re.search(r'<tr class="fail"><td class="id"><a href="#fail-en-scale-price">en-scale-price</a>', page)
+    assert '<tr class="pass"><td class="id">fr-ceo</td>' in page
     full, shown = re.findall(r'<td title="([^"]*)">([^<]*)</td></tr>', page)[1]  # fr-ceo's long answer
     assert len(full) > 400 and len(shown) <= 200 and shown.endswith("…")
     assert 'class="gates failed"' in page
