@@ -142,8 +142,9 @@ def _previous_line(comparison: dict[str, Any]) -> str:
     return f"{line}: {why}." if why else line + "."
 
 
-def _failing_claims(item: dict[str, Any]) -> list[dict[str, Any]]:
-    return [claim for claim in item.get("claims") or [] if claim["verdict"] != "supported"]
+def _claims(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every claim of a failing item's answer, the ones that are not supported first."""
+    return sorted(item.get("claims") or [], key=lambda claim: claim["verdict"] == "supported")
 
 
 def _quote(text: str | None) -> list[str]:
@@ -174,7 +175,7 @@ def _markdown(report: dict[str, Any]) -> str:
         if item.get("retrieved"):
             lines.append(f"- retrieved: {', '.join(item['retrieved'])}")
         lines += [f"- {failure}" for failure in item["failures"]]
-        for claim in _failing_claims(item):
+        for claim in _claims(item):
             lines += ["", f"- **{claim['verdict']}**: {claim['text']}", f"  reason: {claim['reason']}"]
             lines += ["  " + line for line in _quote(claim["evidence"])]
     return "\n".join(lines) + "\n"
@@ -312,7 +313,7 @@ def _html_failing(item: dict[str, Any]) -> str:
     claims = "".join(
         f'<li><span class="verdict">{e(claim["verdict"])}</span>: {e(claim["text"])}<br>reason: {e(claim["reason"])}'
         f"<blockquote>{e(claim['evidence'] or '(no evidence)')}</blockquote></li>"
-        for claim in _failing_claims(item)
+        for claim in _claims(item)
     )
     reference = f"<p><b>Reference answer:</b> {e(item['reference'])}</p>" if item.get("reference") else ""
     evidence = "".join(

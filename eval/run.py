@@ -184,7 +184,10 @@ def run_settings(
     used: dict[str, Any] = {"gold": _file_id(gold) if gold else None}
     if predictions is not None:
         return {**used, "predictions": predictions.name, "answerer": None, "k": None}  # tonight's answers differ
-    return {**used, "answerer": answerer or settings.answerer, "k": k or settings.top_k, **settings.index_fingerprint()}
+    used = {**used, "answerer": answerer or settings.answerer, "k": k or settings.top_k, **settings.index_fingerprint()}
+    if used["answerer"] == "openai":  # another model answers differently
+        used |= {"llm_model": settings.llm_model, "llm_base_url": settings.llm_base_url}
+    return used
 
 
 def _file_id(path: Path) -> str:

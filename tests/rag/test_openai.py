@@ -120,3 +120,26 @@ def test_planted_instructions_are_labelled_and_never_count_as_support(
     for check in result.sentences:
         if any(q.value == 1 for q in quantities(check.text)):
             assert not check.supported, check
+
+
+def test_rag_eval_scores_the_models_answers_claim_by_claim(llm_server: str, tmp_path: Path) -> None:
+    import json
+
+    from eval.harness import load_jsonl
+    from eval.run import GOLD
+
+    gold = tmp_path / "gold.jsonl"
+    picked = [row for row in load_jsonl(GOLD, ("id",)) if row["id"] in ("en-scale-price", "en-zuckerberg-age")]
+    gold.write_text("\n".join(json.dumps(row) for row in picked) + "\n")
+    env = {"RAG_LLM_CONTEXT_WINDOW": "2048", "RAG_LLM_MAX_TOKENS": "96"}
+    assert run_cli("ingest", "-q", str(CORPUS), env=env).returncode == 0
+    args = ("eval", "--gold", str(gold), "--answerer", "openai", "--llm-url", llm_server, "--llm-model", "smollm2")
+    out = run_cli(*args, "--json", "--k", "3", env=env)
+    assert out.returncode in (0, 1), out.stderr  # SmolLM2 may well fail the gates: that is the point
+    report = json.loads(out.stdout)
+    assert report["run"]["settings"]["answerer"] == "openai" and report["run"]["settings"]["llm_model"] == "smollm2"
+    assert [i["id"] for i in report["items"]] == ["en-scale-price", "en-zuckerberg-age"]
+    claims = [c for i in report["items"] if not i["refused"] for c in i["claims"]]
+    for claim in claims:  # every sentence the model wrote got a verdict, a reason and the evidence it was checked on
+        assert claim["verdict"] in ("supported", "unsupported", "contradicted") and claim["reason"]
+    assert all(i["answer"] for i in report["items"])
