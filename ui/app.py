@@ -6,7 +6,6 @@ this module only streams, renders (`ui.render`) and keeps one conversation per b
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import re
@@ -205,15 +204,10 @@ def _upload_handler(settings: Settings) -> Any:
     return upload
 
 
-CANCELLED = "\0cancelled"  # what the page's confirm() sends when the user says no
-
-
 def _remove_handler(settings: Settings) -> Any:
     def remove(doc_id: str | None) -> tuple[Any, ...]:
-        if doc_id == CANCELLED:
+        if not doc_id:  # none chosen, or the page's confirm() said no
             lines = ["nothing removed"]
-        elif not doc_id:
-            lines = ["choose a document to remove"]
         else:
             try:
                 change = remove_document(doc_id, settings)
@@ -304,7 +298,7 @@ def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr
                 elem_id="rag-documents",
             )
             with gr.Row():
-                doomed = gr.Dropdown([], label="Document to remove", scale=4)
+                doomed = gr.Dropdown([], label="Document to remove", scale=4, elem_id="rag-doomed")
                 drop = gr.Button("Remove", variant="stop", scale=1)
 
         chat_io = {
@@ -337,7 +331,7 @@ def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr
             doomed,
             [status, *listing],
             api_name="remove",
-            js=f"(d) => d ? (confirm(`Remove ${{d}} from the index?`) ? d : {json.dumps(CANCELLED)}) : d",
+            js="(d) => (d && confirm(`Remove ${d} from the index?`)) ? d : null",
             concurrency_id="index",
             concurrency_limit=1,
         )

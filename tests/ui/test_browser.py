@@ -154,6 +154,15 @@ def test_a_phone_sees_sources_under_each_answer_without_scrolling_sideways(brows
     header = page.locator("#rag-documents th").first
     header.wait_for()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # Removing a document asks first; saying no removes nothing.
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.locator("#rag-doomed input").click()
+    page.get_by_role("option").first.click()
+    page.get_by_role("button", name="Remove").click()
+    page.wait_for_function("() => document.querySelector('#rag-doc-status textarea').value !== ''", timeout=10_000)
+    assert page.locator("#rag-doc-status textarea").input_value() == "nothing removed"
+    assert len(asked) == 1 and asked[0].startswith("Remove ") and asked[0].endswith(" from the index?")
     page.close()
 
 
