@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ingest.loaders import SourceDocument
 from rag.chunks import Chunk, chunk_id
-from rag.injection import UNTRUSTED, instructions
+from rag.injection import UNTRUSTED, Instruction
 
 TokenCounter = Callable[[str], int]
 
@@ -69,8 +69,12 @@ def chunk_document(
     chunk_overlap: int,
     count_model_tokens: TokenCounter,
     max_model_tokens: int,
+    untrusted: Sequence[Instruction] = (),
 ) -> list[Chunk]:
-    """Cut a document into chunks that keep their exact place (and PDF page) in the document text."""
+    """Cut a document into chunks that keep their exact place (and PDF page) in the document text.
+
+    Chunks overlapping an `untrusted` line (see rag.injection) are flagged in their metadata.
+    """
     located: list[tuple[int, int, int]] = []  # (page, start, end)
     for page, offset, segment in doc.segments():
         spans = split_spans(segment, chunk_size, chunk_overlap, count_model_tokens, max_model_tokens)
@@ -95,13 +99,13 @@ def chunk_document(
                 source=doc.source,
                 language=doc.language,
                 page=page,
-                extra=_flagged(doc.metadata, text),
+                extra=_flagged(doc.metadata, start, end, untrusted),
             )
         )
     return chunks
 
 
-def _flagged(metadata: dict[str, str], text: str) -> dict[str, str]:
-    """The document's metadata, plus `untrusted` (the giveaway words) when the chunk addresses an assistant."""
-    found = instructions(text)
-    return {**metadata, UNTRUSTED: found[0].marker} if found else metadata
+def _flagged(metadata: dict[str, str], start: int, end: int, untrusted: Sequence[Instruction]) -> dict[str, str]:
+    """The document's metadata, plus `untrusted` (the giveaway words) if the chunk holds an untrusted line."""
+    found = next((i for i in untrusted if i.start < end and start < i.end), None)
+    return {**metadata, UNTRUSTED: found.marker} if found else metadata

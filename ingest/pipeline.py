@@ -20,7 +20,7 @@ from ingest.loaders import SUFFIXES, Notice, SourceDocument, is_document, load_f
 from rag.chunks import Chunk
 from rag.config import Settings
 from rag.errors import DocumentError, IndexMismatchError
-from rag.injection import instructions
+from rag.injection import Instruction, instructions
 from rag.stores import StoredDocument, VectorStore, open_store
 from rag.text import without_controls
 
@@ -201,13 +201,13 @@ def _plan(
                 DocumentChange(doc.doc_id, doc.title, doc.source, "unchanged", kept=len(old.chunk_ids))
             )
             continue
-        _flag_instructions(doc, report, notice)
+        untrusted = _flag_instructions(doc, report, notice)
         if embedder is None:
             from rag.embedders import embedder_for
 
             embedder = embedder_for(settings)
         chunks = chunk_document(
-            doc, settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens
+            doc, settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens, untrusted
         )
         have = old.chunk_ids if old else set()
         new = [c for c in chunks if c.id not in have]
@@ -237,15 +237,17 @@ def _plan(
     return plan
 
 
-def _flag_instructions(doc: SourceDocument, report: IngestReport, notice: Notice) -> None:
-    """Say which lines of a new or changed document talk to an assistant: they stay data, never an answer."""
-    for found in instructions(doc.text):
+def _flag_instructions(doc: SourceDocument, report: IngestReport, notice: Notice) -> list[Instruction]:
+    """Say which lines of a new or changed document talk to an assistant (they stay data, never an answer)."""
+    untrusted = instructions(doc.text)
+    for found in untrusted:
         line = without_controls(doc.text[found.start : found.end].strip())
         report.untrusted.append({"path": doc.source, "line": found.line, "marker": found.marker, "text": line})
         notice(
             f"{doc.source}:{found.line}: reads as instructions to an assistant ({found.marker!r}); "
             "kept as untrusted data, never used as an answer"
         )
+    return untrusted
 
 
 def _write(plan: _Plan, store: VectorStore, settings: Settings, progress: bool) -> None:
