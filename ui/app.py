@@ -20,6 +20,7 @@ from typing import Any
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: it reads this at import time
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from ingest.pipeline import ingest_paths, list_documents, remove_document  # noqa: E402
 from rag.config import TOP_K_MAX, Settings  # noqa: E402
@@ -36,7 +37,7 @@ from ui.render import (  # noqa: E402
     streaming_html,
     title_html,
 )
-from ui.security import bind_warning, login_checker, parse_auth  # noqa: E402
+from ui.security import KeepLoginName, bind_warning, login_checker, parse_auth  # noqa: E402
 from ui.uploads import discard_temp, forget_upload, safe_name, store_upload  # noqa: E402
 
 EXAMPLES = [
@@ -395,6 +396,7 @@ def launch(
             theme=gr.themes.Default(font=SANS, font_mono=MONO),
             css=CSS,
             js=PAGE_JS,
+            app_kwargs={"middleware": [Middleware(KeepLoginName)]} if credentials else None,
             auth_message=f"{APP_NAME}: sign in to continue",
         )
     except OSError as exc:

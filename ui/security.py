@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rag.errors import SettingsError
 
@@ -76,3 +77,69 @@ def login_checker(credentials: tuple[str, str]) -> Callable[[str, str], Awaitabl
             return ok
 
     return check
+
+
+# Gradio's login form empties the user name after a wrong password and shows no app name; this puts the name
+# back and titles the page (the page's own `js` does not run on the login page, so the script is added to the
+# HTML of "/").
+KEEP_USER_NAME = b"""<script>
+(() => {
+  let name = '', sent = false;
+  const fields = () => [document.querySelector('input[type=password]'),
+                        [...document.querySelectorAll('input[type=text], textarea')][0]];
+  document.addEventListener('input', () => {
+    const [pw, user] = fields();
+    if (pw && user && user.value) name = user.value;
+  }, true);
+  const mark = () => { if (fields()[0]) sent = true; };
+  document.addEventListener('click', (e) => { if (e.target.closest('button')) mark(); }, true);
+  document.addEventListener('keydown', (e) => { if (e.key === 'Enter') mark(); }, true);
+  setInterval(() => {
+    const [pw, user] = fields();
+    const heading = pw && document.querySelector('h2');
+    if (heading && !document.getElementById('rag-login-name')) {  // the login page carries the app's name
+      const name = document.createElement('h1');
+      name.id = 'rag-login-name';
+      name.textContent = 'rag \u2014 ask your documents';
+      heading.before(name);
+      document.title = 'rag \u2014 sign in';
+    }
+    if (!sent || !pw || !user || user.value || !name) return;
+    sent = false;
+    const setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(user), 'value').set;
+    setter.call(user, name);
+    user.dispatchEvent(new Event('input', {bubbles: true}));
+  }, 100);
+})();
+</script>"""
+
+
+class KeepLoginName:
+    """ASGI middleware: adds KEEP_USER_NAME to the page's HTML (GET /), and touches nothing else."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body = bytearray()
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            html = bytes(body)
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                html = html.replace(b"</body>", KEEP_USER_NAME + b"</body>", 1)
+            headers.append((b"content-length", str(len(html)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": html})
+
+        await self.app(scope, receive, capture)

@@ -211,3 +211,35 @@ def test_stop_ends_a_streaming_answer_and_the_box_waits_for_it(
         page.close()
     finally:
         app.close()
+
+
+def test_the_login_page_names_the_app_and_keeps_the_user_name_after_a_wrong_password(
+    browser: Any, ui_app: RunningApp
+) -> None:
+    from tests.conftest import free_port
+    from ui.app import launch
+
+    port = free_port()
+    app = launch(ui_app.settings, port=port, auth="ann:s3cret", engine=ui_app.engine, block=False, quiet=True)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"http://127.0.0.1:{port}/")
+        password = page.locator("input[type=password]")
+        password.wait_for()
+        assert page.locator("#rag-login-name").inner_text() == "rag — ask your documents"
+        user = page.locator("input[type=text], textarea").first
+        user.fill("ann")
+        password.fill("wrong")
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Incorrect Credentials", exact=False).wait_for(timeout=10_000)
+        page.wait_for_function("() => document.querySelector('input[type=text], textarea').value === 'ann'")
+        password.fill("s3cret")
+        page.get_by_role("button", name="Login").click()
+        page.locator("#rag-question").wait_for(timeout=20_000)
+        logout = page.locator("#rag-logout")
+        assert logout.is_visible()
+        logout.click()
+        page.locator("input[type=password]").wait_for(timeout=20_000)  # logged out: the login page again
+        page.close()
+    finally:
+        app.close()
