@@ -197,7 +197,10 @@ def test_stop_ends_a_streaming_answer_and_the_box_waits_for_it(
         page.locator("#rag-chat .rag-streaming").wait_for(timeout=60_000)
         assert box.is_disabled()  # no second question can be typed, and so none is lost, while one streams
         page.get_by_role("button", name="Stop").click()
-        page.locator("#rag-chat .rag-stopped").wait_for(timeout=10_000)
+        try:
+            page.locator("#rag-chat .rag-stopped").wait_for(timeout=10_000)
+        except Exception as exc:
+            raise AssertionError(page.locator("#rag-chat").inner_html()[-3000:]) from exc
         page.wait_for_function("() => !document.querySelector('#rag-question textarea').disabled", timeout=10_000)
         streamed = page.locator("#rag-chat .rag-stopped").inner_text()
         page.wait_for_timeout(1500)
