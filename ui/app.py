@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import sys
 import threading
 import traceback
 from collections.abc import Iterator
-from html import escape, unescape
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +58,22 @@ Message = dict[str, Any]
 class Stopped(Exception):
     """The user pressed Stop: the answer is abandoned (and with it the LLM server's stream)."""
 
+    def __init__(self, partial: str = "") -> None:
+        super().__init__("stopped")
+        self.partial = partial  # the text that had arrived
 
-def stream_answer(engine: Engine, question: str, conversation: Conversation, **options: Any) -> Iterator[Any]:
+
+def stream_answer(
+    engine: Engine, question: str, conversation: Conversation, stop: threading.Event | None = None, **options: Any
+) -> Iterator[Any]:
     """Run `engine.ask` in a thread; yield the answer text so far (str), then the AnswerResult or a RagError.
 
-    Closing the generator (Gradio does when the user presses Stop) makes the next streamed piece raise in the
-    worker, which ends the request to the LLM server; the conversation gets no turn.
+    Setting `stop` (the Stop button does) ends it: the next streamed piece raises in the worker, which ends
+    the request to the LLM server, and the generator yields `Stopped(text so far)`; the conversation gets no
+    turn. Closing the generator does the same.
     """
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
-    stop = threading.Event()
+    stop = stop or threading.Event()
 
     def on_text(piece: str) -> None:
         if stop.is_set():
@@ -79,7 +85,7 @@ def stream_answer(engine: Engine, question: str, conversation: Conversation, **o
             result = engine.ask(question, conversation, on_text=on_text, **options)
             events.put(("done", result))
         except Stopped:
-            events.put(("done", RagError("stopped")))
+            events.put(("done", Stopped()))
         except RagError as exc:
             events.put(("done", exc))
         except Exception as exc:  # a bug: keep the page alive, put the traceback in the server log
@@ -90,9 +96,15 @@ def stream_answer(engine: Engine, question: str, conversation: Conversation, **o
     text = ""
     try:
         while True:
-            kind, value = events.get()
+            try:
+                kind, value = events.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():  # the answer is abandoned here, whatever the worker is doing
+                    yield Stopped(text)
+                    return
+                continue
             if kind == "done":
-                yield value
+                yield Stopped(text) if stop.is_set() and not isinstance(value, AnswerResult) else value
                 return
             text += value
             yield text
@@ -112,28 +124,37 @@ def _ready() -> Any:
 
 def _ask_handler(engine: Engine) -> Any:
     def ask(
-        question: str, history: list[Message] | None, answerer: str, k: float, strict: bool, conversation: Any
+        question: str,
+        history: list[Message] | None,
+        answerer: str,
+        k: float,
+        strict: bool,
+        conversation: Any,
     ) -> Iterator[tuple[Any, ...]]:
         conversation = conversation if isinstance(conversation, Conversation) else Conversation()
+        stopper = threading.Event()  # the Stop button sets it through the session's state
         history = list(history or [])
         question = (question or "").strip()
         if not question:
-            yield _ready(), history, gr.skip(), conversation
+            yield _ready(), history, gr.skip(), conversation, stopper
             return
         turn = len(history) + 1  # the answer's index in the chat: its sources' ids are unique to it
         history += [{"role": "user", "content": escape(question)}, {"role": "assistant", "content": SEARCHING}]
-        yield _busy(), history, gr.skip(), conversation
+        yield _busy(), history, gr.skip(), conversation, stopper
         options = {"answerer": answerer, "k": int(k), "strict": bool(strict)}
-        for event in stream_answer(engine, question, conversation, **options):
+        for event in stream_answer(engine, question, conversation, stopper, **options):
             if isinstance(event, str):
                 history[-1] = {"role": "assistant", "content": streaming_html(event)}
-                yield _busy(), history, gr.skip(), conversation
+                yield _busy(), history, gr.skip(), conversation, stopper
             elif isinstance(event, AnswerResult):
                 history[-1] = {"role": "assistant", "content": answer_html(event, turn)}
-                yield _ready(), history, event.to_json(), conversation
+                yield _ready(), history, event.to_json(), conversation, stopper
+            elif isinstance(event, Stopped):
+                history[-1] = {"role": "assistant", "content": stopped_html(event.partial)}
+                yield _ready(), history, {"stopped": True}, conversation, stopper
             else:
                 history[-1] = {"role": "assistant", "content": error_html(str(event))}
-                yield _ready(), history, {"error": str(event)}, conversation
+                yield _ready(), history, {"error": str(event)}, conversation, stopper
 
     return ask
 
@@ -143,16 +164,10 @@ def _fresh() -> tuple[Any, ...]:
     return [], None, Conversation()
 
 
-def _stopped(history: list[Message] | None) -> tuple[Any, ...]:
-    """After Stop: the unfinished answer says so, and the question box takes questions again."""
-    history = list(history or [])
-    if history and history[-1].get("role") == "assistant":
-        content = history[-1].get("content", "")
-        if isinstance(content, list):  # Gradio sends a message back as its parts
-            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-        partial = "" if content == SEARCHING else unescape(re.sub(r"<[^>]+>", "", str(content)))
-        history[-1] = {"role": "assistant", "content": stopped_html(partial)}
-    return _ready(), history
+def _stop(stopper: Any) -> None:
+    """The Stop button: tell the running answer to end (it marks itself "stopped" and reopens the box)."""
+    if isinstance(stopper, threading.Event):
+        stopper.set()
 
 
 def _documents(settings: Settings) -> tuple[Any, Any, str]:
@@ -239,6 +254,7 @@ def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr
     """The page: a title bar, the chat (each answer with its own sources) and a documents tab."""
     with gr.Blocks(title=APP_NAME, analytics_enabled=False) as app:
         conversation = gr.State(None)  # a rag Conversation per browser session
+        stopper = gr.State(None)  # the running answer's stop flag (a threading.Event), for the Stop button
         with gr.Row(elem_id="rag-titlebar"):
             title = gr.HTML(title_html(None), elem_id="rag-title")
             if logout:
@@ -305,15 +321,15 @@ def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr
         chat_io = {
             "fn": _ask_handler(engine),
             "inputs": [question, chatbot, answerer, k, strict, conversation],
-            "outputs": [question, chatbot, details, conversation],
+            "outputs": [question, chatbot, details, conversation, stopper],
             "concurrency_id": "index",
             "concurrency_limit": 1,
         }
-        asked = question.submit(api_name="ask", **chat_io)
-        picked = chatbot.example_select(_example_text, None, question, api_visibility="private").then(
+        question.submit(api_name="ask", **chat_io)
+        chatbot.example_select(_example_text, None, question, api_visibility="private").then(
             api_visibility="private", **chat_io
         )
-        question.stop(_stopped, chatbot, [question, chatbot], cancels=[asked, picked], api_visibility="private")
+        question.stop(_stop, stopper, None, queue=False, api_visibility="private")
         cleared = [chatbot, details, conversation]
         reset.click(_fresh, None, cleared, api_name="reset", js="() => { window.scrollTo({top: 0}); }")
         chatbot.clear(_fresh, None, cleared, api_visibility="private")  # the trash icon: the same one reset
