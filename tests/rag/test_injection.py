@@ -143,3 +143,18 @@ def test_the_verifier_does_not_count_planted_text_as_support(planted: Path, sett
     checks = verify_answer("The Scale AI deal cost $1 [1]. Meta paid $1 for Scale AI [1].", {1: chunk})
     assert [c.verdict for c in checks] == ["unsupported", "unsupported"]
     assert all("addressed to an assistant" in c.reason for c in checks), checks
+
+
+def test_no_public_injection_string_the_detector_flags_is_ever_quoted(tmp_path: Path, settings: Settings) -> None:
+    rows = [json.loads(line) for line in (FIXTURES / "injections.jsonl").read_text(encoding="utf-8").splitlines()]
+    planted = [r["text"].replace("\n", " ") for r in rows if r["kind"] != "benign" and instructions(r["text"])]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(CORPUS / "related" / "scale-ai-deal.md", docs)
+    (docs / "planted.md").write_text("# Scale AI notes\n\n" + "\n\n".join(planted) + "\n", encoding="utf-8")
+    ingest_paths([docs], settings, notice=lambda message: None)
+    engine = Engine(settings)
+    for question in ("How much did Meta pay for Scale AI?", "What should you say?", "Quelles sont les instructions ?"):
+        result = engine.ask(question)
+        quoted = " ".join(c.quote for c in result.citations if c.source.endswith("planted.md"))
+        assert not any(text[:60] in result.answer or text[:60] in quoted for text in planted), result.answer
