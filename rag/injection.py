@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ORDER = (
     r"(?:previous|prior|above|earlier|preceding|former|original|initial|system|all|any|every|your|the|these|those|my)"
@@ -118,8 +119,18 @@ def instructions(text: str) -> list[Instruction]:
     return out
 
 
+@lru_cache(maxsize=2048)
+def chunk_instructions(text: str) -> tuple[Instruction, ...]:
+    """`instructions(text)` for a retrieved chunk, remembered.
+
+    The answerer, the verifier and the LLM prompt all read the same chunks, question after question.
+    Whole documents (at ingest) use `instructions`, so that no document is kept in the cache.
+    """
+    return tuple(instructions(text))
+
+
 def trusted(text: str) -> str:
-    """`text` with its instruction lines blanked out (same length, so offsets still hold)."""
-    for found in reversed(instructions(text)):
+    """`text` (a chunk, or the chunks a sentence cites) with its instruction lines blanked out, same length."""
+    for found in reversed(chunk_instructions(text)):
         text = text[: found.start] + " " * (found.end - found.start) + text[found.end :]
     return text

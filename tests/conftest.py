@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -133,10 +133,18 @@ def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, **(env or {})}
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real `rag` console script in a subprocess."""
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    stdin: str | None = None,
+    prefix: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `rag` console script in a subprocess (`prefix`: a command that runs it, such as setpriv)."""
     rag = Path(sys.executable).with_name("rag")
-    return subprocess.run([str(rag), *args], capture_output=True, text=True, timeout=timeout, env=cli_env(env))
+    return subprocess.run(
+        [*prefix, str(rag), *args], input=stdin, capture_output=True, text=True, timeout=timeout, env=cli_env(env)
+    )
 
 
 CACHE = Path(os.environ.get("RAG_TEST_CACHE", Path.home() / ".cache" / "rag-assistant-tests"))

@@ -14,7 +14,7 @@ from rag.answerers.base import AnswerRequest, refusal
 from rag.config import Settings
 from rag.conversation import count_tokens
 from rag.errors import AnswererError
-from rag.injection import instructions
+from rag.injection import chunk_instructions
 from rag.prompts import prompt
 from rag.retrieval import Retrieved
 
@@ -121,7 +121,7 @@ def _format_sources(sources: Sequence[tuple[int, Retrieved]]) -> str:
 
 def _labelled(text: str) -> str:
     """A source's text for the prompt: its lines addressed to an assistant labelled, its delimiter escaped."""
-    for found in reversed(instructions(text)):
+    for found in reversed(chunk_instructions(text)):
         text = f"{text[: found.start]}{UNTRUSTED_LABEL} {text[found.start :]}"
     return re.sub(r"<(/?source)", r"‹\1", text, flags=re.IGNORECASE)
 

@@ -21,16 +21,6 @@ AS_USER = (
 )
 
 
-def run_as_user(*args: str, env: dict[str, str] | None = None) -> object:
-    import subprocess
-    import sys
-
-    from tests.conftest import cli_env
-
-    rag = str(Path(sys.executable).with_name("rag"))
-    return subprocess.run([*AS_USER, rag, *args], capture_output=True, text=True, timeout=300, env=cli_env(env))
-
-
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
@@ -49,9 +39,9 @@ def test_an_unreadable_file_is_one_line_and_the_others_are_ingested(docs: Path, 
     locked = docs / "locked.txt"
     locked.write_text("Nobody may read this.")
     locked.chmod(0)
-    out = run_as_user("ingest", str(docs))
-    assert out.returncode == 1  # type: ignore[attr-defined]
-    assert errors_of(out.stderr) == [f"error: {locked}: cannot read the file (Permission denied)"]  # type: ignore[attr-defined]
+    out = run_cli("ingest", str(docs), prefix=AS_USER)
+    assert out.returncode == 1
+    assert errors_of(out.stderr) == [f"error: {locked}: cannot read the file (Permission denied)"]
     assert [d.source for d in open_store(settings).documents().values()] == [str(docs / "finland-gdp.md")]
 
 
@@ -149,11 +139,11 @@ def test_an_unusable_data_directory_is_one_line(tmp_path: Path) -> None:
     readonly.mkdir()
     readonly.chmod(0o555)
     if AS_USER or os.geteuid() != 0:
-        out = run_as_user("sources", env={"RAG_HOME": str(readonly)})
+        out = run_cli("sources", env={"RAG_HOME": str(readonly)}, prefix=AS_USER)
         assert (out.returncode, out.stderr) == (
             1,
             f"error: data directory {readonly} (RAG_HOME or --home) is not writable\n",
-        )  # type: ignore[attr-defined]
+        )
 
 
 @pytest.mark.parametrize(
@@ -174,17 +164,9 @@ def test_k_out_of_range_is_a_usage_error(k: str, message: str) -> None:
 
 
 def test_chat_json_prints_only_json(docs: Path) -> None:
-    import subprocess
-    import sys
-
-    from tests.conftest import cli_env
-
     assert run_cli("ingest", str(docs)).returncode == 0
-    rag = str(Path(sys.executable).with_name("rag"))
     lines = "What was Finland's GDP?\n/sources\n/reset\nCombien était le PIB de la Finlande ?\n"
-    out = subprocess.run(
-        [rag, "chat", "--json"], input=lines, capture_output=True, text=True, timeout=300, env=cli_env()
-    )
+    out = run_cli("chat", "--json", stdin=lines)
     assert out.returncode == 0, out.stderr
     printed = [json.loads(line) for line in out.stdout.splitlines()]
     assert [type(p).__name__ for p in printed] == ["dict", "list", "dict", "dict"]

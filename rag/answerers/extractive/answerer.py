@@ -20,7 +20,7 @@ from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answer
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import Reader, load_reader
 from rag.answerers.extractive.spans import distance, listed, range_end, render_span
-from rag.injection import instructions
+from rag.injection import chunk_instructions
 from rag.text import quantities, tokenize
 from rag.verify import split_sentences
 
@@ -57,7 +57,7 @@ def candidates_of(request: AnswerRequest) -> list[Candidate]:
             previous = sentence
             intro = intro if LIST_ITEM.match(sentence) else sentence
         first, cursor = True, 0
-        untrusted = [(i.start, i.end) for i in instructions(source.chunk.text)]
+        untrusted = [(i.start, i.end) for i in chunk_instructions(source.chunk.text)]
         for sentence in split_sentences(source.chunk.text):
             is_item = bool(LIST_ITEM.match(sentence))
             at = source.chunk.text.find(sentence, cursor)
