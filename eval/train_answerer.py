@@ -42,6 +42,7 @@ SPLITS = ((5, "reader"), (7, "train"), (8, "dev"), (10, "test"))
 FALSE_REFUSALS = 0.09  # refuse at most this share of answerable dev questions (the target is 10%)
 SHORT_PRECISION = 0.75  # a typed span leads the answer where the dev span was right this often
 MAX_SENTENCES = 1.6  # mean quoted sentences per answer on dev, at most
+OUT_OF_SCOPE_EVERY = 4  # this share of questions is also asked of other articles (an unanswerable example)
 
 
 def split_of(title: str) -> str:
@@ -145,6 +146,7 @@ class Example:
     candidates: list[Candidate]
     rows: list[list[float]]
     labels: list[int]
+    out_of_scope: bool = False  # asked of other articles' paragraphs (so unanswerable)
 
     @property
     def answerable(self) -> bool:
@@ -159,7 +161,13 @@ def contains_answer(sentence: str, answers: Sequence[str]) -> bool:
 
 
 def build_examples(items: Sequence[Item], embeddings: Embeddings, reader: Reader | Readings) -> list[Example]:
-    """Candidates and features of every item; its article's other paragraphs compete as retrieved chunks."""
+    """Candidates and features of every item; its article's other paragraphs compete as retrieved chunks.
+
+    Every OUT_OF_SCOPE_EVERY-th question is also asked a second time of the closest paragraphs of the
+    *other* articles of its language and split (its own article left out): an unanswerable example of
+    the kind users meet most, a question the documents are not about at all.
+    """
+    import numpy as np
     from tqdm import tqdm
 
     paragraphs: dict[str, list[str]] = defaultdict(list)
@@ -168,29 +176,58 @@ def build_examples(items: Sequence[Item], embeddings: Embeddings, reader: Reader
             paragraphs[item.title].append(item.context)
     sentences = {p: split_sentences(p) for ps in paragraphs.values() for p in ps}
     embeddings.fill([*(i.question for i in items), *sentences, *(s for ss in sentences.values() for s in ss)])
+    language_of = {item.title: item.language for item in items}
+    pool = {
+        lang: [(t, p) for t, ps in sorted(paragraphs.items()) if language_of[t] == lang for p in ps]
+        for lang in ("en", "fr")
+    }
+    matrix = {lang: np.array([embeddings[p] for _, p in pairs]) for lang, pairs in pool.items() if pairs}
     examples = []
-    for item in tqdm(items, desc="features", unit="q", file=sys.stderr, disable=not sys.stderr.isatty()):
+    for n, item in enumerate(tqdm(items, desc="features", unit="q", file=sys.stderr, disable=not sys.stderr.isatty())):
         q_vec = embeddings[item.question]
         ranked = sorted(paragraphs[item.title], key=lambda p: (-float(q_vec @ embeddings[p]), p))[:SOURCES]
         if item.context not in ranked:
             ranked[-1] = item.context
-        question = analyze(item.question)
-        candidates: list[Candidate] = []
-        for n, paragraph in enumerate(ranked, start=1):
-            previous, cursor = "", 0
-            for i, sentence in enumerate(sentences[paragraph]):
-                at = paragraph.find(sentence, cursor)
-                cursor = max(cursor, at)
-                title = item.title.replace("_", " ")
-                candidates.append(Candidate(n, sentence, previous, title, item.language, i == 0, at))
-                previous = sentence
-        if not candidates:
-            continue
-        cosines = [float(q_vec @ embeddings[c.text]) for c in candidates]
-        rows = feature_rows(question, candidates, cosines, reader.read(item.question, ranked))
-        labels = [int(contains_answer(c.text, item.answers)) for c in candidates]
-        examples.append(Example(item, question, candidates, rows, labels))
+        example = _example(item, [(item.title, p) for p in ranked], sentences, q_vec, embeddings, reader)
+        if example:
+            examples.append(example)
+        others = matrix.get(item.language)
+        if n % OUT_OF_SCOPE_EVERY == 0 and others is not None:
+            cosines = others @ q_vec
+            order = sorted(range(len(cosines)), key=lambda i: (-float(cosines[i]), i))
+            elsewhere = [pool[item.language][i] for i in order if pool[item.language][i][0] != item.title][:SOURCES]
+            stray = Item(item.language, item.title, item.context, item.question, [])
+            example = _example(stray, elsewhere, sentences, q_vec, embeddings, reader, out_of_scope=True)
+            if example:
+                examples.append(example)
     return examples
+
+
+def _example(
+    item: Item,
+    ranked: Sequence[tuple[str, str]],
+    sentences: dict[str, list[str]],
+    q_vec: Any,
+    embeddings: Embeddings,
+    reader: Reader | Readings,
+    out_of_scope: bool = False,
+) -> Example | None:
+    """The example of a question whose retrieved chunks are these (article title, paragraph) pairs."""
+    question = analyze(item.question)
+    candidates: list[Candidate] = []
+    for n, (title, paragraph) in enumerate(ranked, start=1):
+        previous, cursor = "", 0
+        for i, sentence in enumerate(sentences[paragraph]):
+            at = paragraph.find(sentence, cursor)
+            cursor = max(cursor, at)
+            candidates.append(Candidate(n, sentence, previous, title.replace("_", " "), item.language, i == 0, at))
+            previous = sentence
+    if not candidates:
+        return None
+    cosines = [float(q_vec @ embeddings[c.text]) for c in candidates]
+    rows = feature_rows(question, candidates, cosines, reader.read(item.question, [p for _, p in ranked]))
+    labels = [int(contains_answer(c.text, item.answers)) for c in candidates]
+    return Example(item, question, candidates, rows, labels, out_of_scope)
 
 
 def fit(rows: list[list[float]], labels: list[int], names: Sequence[str]) -> dict[str, Any]:
@@ -261,7 +298,11 @@ def choose_thresholds(
     # A second sentence is quoted when its probability reaches this; the lowest that keeps answers short.
     second = 1.0
     for candidate in [i / 100 for i in range(100, 0, -1)]:
-        seconds = [sorted(p, reverse=True)[1] >= candidate if len(p) > 1 else False for p in probabilities]
+        seconds = [
+            sorted(p, reverse=True)[1] >= candidate if len(p) > 1 else False
+            for e, p in zip(examples, probabilities, strict=True)
+            if not e.out_of_scope
+        ]
         if 1 + sum(seconds) / max(1, len(seconds)) > MAX_SENTENCES:
             break
         second = candidate
@@ -297,7 +338,8 @@ def report(
             (e, p, a) for e, p, a in zip(examples, probabilities, answerable, strict=True) if e.item.language == lang
         ]
         answerable_items = [(e, p, a) for e, p, a in chosen if e.answerable]
-        impossible = [(e, p, a) for e, p, a in chosen if not e.answerable]
+        impossible = [(e, p, a) for e, p, a in chosen if not e.answerable and not e.out_of_scope]
+        elsewhere = [a for e, _, a in chosen if e.out_of_scope]
         if not chosen:
             continue
 
@@ -321,6 +363,8 @@ def report(
             if impossible
             else None,
             "unanswerable": len(impossible),
+            "out_of_scope_refused": _rate(a < thresholds["refuse_below"] for a in elsewhere) if elsewhere else None,
+            "out_of_scope": len(elsewhere),
         }
     print(f"{name}: {json.dumps(out)}", file=sys.stderr)
     return out
@@ -351,8 +395,9 @@ def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
     readings = Readings(load_reader(), cache.with_name(f"{cache.stem}-readings-{_reader_digest()}.pkl"))
     examples = {k: build_examples(v, embeddings, readings) for k, v in sorted(by_split.items()) if k != "reader"}
     readings.save()
-    train_rows = [r for e in examples["train"] for r in e.rows]
-    train_labels = [y for e in examples["train"] for y in e.labels]
+    in_scope = [e for e in examples["train"] if not e.out_of_scope]  # sentences are ranked within an article
+    train_rows = [r for e in in_scope for r in e.rows]
+    train_labels = [y for e in in_scope for y in e.labels]
     sentence = fit(train_rows, train_labels, FEATURES)
     sentence_model = LogisticModel.from_json(sentence)
     probabilities = {k: score(v, sentence_model) for k, v in examples.items()}
