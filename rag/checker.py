@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from rag.entailment import Entailment, load_entailment
 from rag.text import (
     MONTH_OF,
     MONTHS,
@@ -346,8 +347,12 @@ def _rules(f: dict[str, float]) -> dict[str, float]:
     return {"rules_supported": float(verdict == SUPPORTED), "rules_contradicted": float(verdict == CONTRADICTED)}
 
 
-def analyze(claim: str, evidence: str, encode: Encoder | None = None) -> Analysis:
-    """Every feature of a (claim, evidence) pair, by name; `dense_cosine` only when an encoder is given."""
+def analyze(claim: str, evidence: str, encode: Encoder | None = None, entail: Entailment | None = None) -> Analysis:
+    """Every feature of a (claim, evidence) pair, by name.
+
+    `dense_cosine` only when an encoder is given; `nli_supported` and `nli_contradicted` (the entailment
+    model's probabilities) only when the model is given.
+    """
     a = Analysis({})
     f = a.features
     f["verbatim"] = float(len(claim) > 12 and fold(claim) in fold(evidence))
@@ -362,6 +367,9 @@ def analyze(claim: str, evidence: str, encode: Encoder | None = None) -> Analysi
     f |= _rules(f)
     if encode is not None:
         f["dense_cosine"] = dense_cosine(claim, a.sentence, encode)
+    if entail is not None:
+        p = entail.probabilities(evidence, claim, a.sentence)
+        f["nli_supported"], f["nli_contradicted"] = p[SUPPORTED], p[CONTRADICTED]
     return a
 
 
@@ -391,6 +399,16 @@ def _encoder() -> Encoder | None:
     embedder = get_embedder("all-MiniLM-L6-v2", 32, "torch", onnx_dir())
     graph = embedder._question_graph() if hasattr(embedder, "_question_graph") else None
     return graph.encode if graph else None
+
+
+def entailment() -> Entailment:
+    """The shipped entailment model. Raises RagError when this install lacks it."""
+    from rag.errors import RagError
+
+    model = load_entailment()
+    if model is None:
+        raise RagError("the entailment model rag/data/nli.onnx is missing from this install; reinstall rag-assistant")
+    return model
 
 
 # --- the model --------------------------------------------------------------------------------------------
@@ -450,6 +468,7 @@ class Checker:
     features: tuple[str, ...]
     support: Stage  # supported / not supported
     conflict: Stage  # contradicted / unsupported
+    contradiction_above: float = 0.0  # the entailment model's probability from which "contradicted" is said
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checker:
@@ -457,7 +476,10 @@ class Checker:
         features = tuple(data["features"])
         stages = data["stages"]
         return cls(
-            features, Stage.from_json(stages["support"], features), Stage.from_json(stages["conflict"], features)
+            features,
+            Stage.from_json(stages["support"], features),
+            Stage.from_json(stages["conflict"], features),
+            float(data.get("contradiction_above", 0.0)),
         )
 
     @property
@@ -465,10 +487,22 @@ class Checker:
         """Whether the model reads the dense cosine (and so needs an encoder)."""
         return "dense_cosine" in self.features
 
+    @property
+    def entails(self) -> bool:
+        """Whether the model reads the entailment model's probabilities."""
+        return "nli_supported" in self.features
+
     def decide(self, features: dict[str, float]) -> tuple[str, Stage]:
-        """The verdict, and the stage whose weights decided it."""
+        """The verdict, and the stage whose weights decided it.
+
+        Not supported: with the entailment model, it says contradicted or unsupported (the conflict stage
+        learns from two small sources only; the model from all of them), else the conflict stage does.
+        """
         if self.support.predict(features) == SUPPORTED:
             return SUPPORTED, self.support
+        if self.entails:
+            contradicts = entailment_contradicts(features, self.contradiction_above)
+            return (CONTRADICTED if contradicts else UNSUPPORTED), self.conflict
         return self.conflict.predict(features), self.conflict
 
     def predict(self, features: dict[str, float]) -> str:
@@ -519,6 +553,8 @@ def _phrase(name: str, a: Analysis) -> str | None:
         "first_person": lambda: "it speaks of the writer, not of the evidence",
         "question": lambda: "it is a question",
         "dense_cosine": lambda: f"meaning similarity {f['dense_cosine']:.2f} with the evidence sentence",
+        "nli_supported": lambda: f"the entailment model gives support {f['nli_supported']:.0%}",
+        "nli_contradicted": lambda: f"the entailment model gives contradiction {f['nli_contradicted']:.0%}",
         "verbatim": lambda: "quoted verbatim from the source",
     }
     if name.startswith("cue_"):
@@ -527,12 +563,18 @@ def _phrase(name: str, a: Analysis) -> str | None:
     return make() if make else None
 
 
+def _otherwise(a: Analysis) -> str:
+    return f"the entailment model reads the evidence as saying otherwise ({a.features['nli_contradicted']:.0%})"
+
+
 def _missing(a: Analysis) -> str | None:
     return f"{', '.join(repr(m) for m in a.missing[:2])} not in the evidence" if a.missing else None
 
 
 FAMILIES = {"figures": "figures_", "names": "name", "negation": "negation_", "cues": "cue_"}
-WARNINGS = frozenset({"negation", "cues", "antonym_swap", "first_person", "question", "rules_contradicted"})
+WARNINGS = frozenset(
+    {"negation", "cues", "antonym_swap", "first_person", "question", "rules_contradicted", "nli_contradicted"}
+)
 WORDS = frozenset({*SHARES, "absent_words", "sentence_in_claim"})
 
 
@@ -558,6 +600,9 @@ def reason(checker: Checker, a: Analysis, verdict: str) -> str:
             said.append(f"figures {', '.join(a.stated)} found")
             families.add("figures")
         _strongest(checker.support, SUPPORTED, a, said, families | WARNINGS, 2)
+    elif verdict == CONTRADICTED and entailment_contradicts(a.features, checker.contradiction_above):
+        _strongest(checker.support, NOT_SUPPORTED, a, said, families | {"nli_contradicted"}, 1)
+        said.append(_otherwise(a))
     else:
         _strongest(checker.support, NOT_SUPPORTED, a, said, families, 1)
         _strongest(checker.conflict, verdict, a, said, families, 2)
@@ -584,7 +629,7 @@ def _strongest(stage: Stage, label: str, a: Analysis, said: list[str], families:
 def trace(claim: str, evidence: str, checker: Checker | None = None) -> list[tuple[str, float, float, float]]:
     """Each feature's value and its pull towards supported and towards contradicted, strongest first (`--trace`)."""
     checker = checker or load_checker()
-    features = analyze(claim, evidence).features
+    features = analyze(claim, evidence, None, entailment() if checker.entails else None).features
     support = checker.support.contributions(features)
     conflict = checker.conflict.contributions(features)
     rows = []
@@ -595,12 +640,13 @@ def trace(claim: str, evidence: str, checker: Checker | None = None) -> list[tup
     return sorted(rows, key=lambda r: (-abs(r[2]), r[0]))
 
 
-def guard(features: dict[str, float]) -> str | None:
+def guard(features: dict[str, float], checker: Checker | None = None) -> str | None:
     """The verdicts that are rules, not weights; None when the model decides.
 
     A verbatim quote is supported. A figure the evidence states differently in a sentence about the same
     thing, or a month it states differently, is contradicted. A figure or a proper name the evidence never
-    states is unsupported. These are the product's definition of a wrong figure or a wrong subject (README,
+    states is unsupported (contradicted when the entailment model reads the evidence as saying otherwise).
+    These are the product's definition of a wrong figure or a wrong subject (README,
     "How an answer is made"). The public pairs the model learns from rarely turn on figures, and their
     evidence often leaves out the page's own subject, so they weigh both too little; grouped
     cross-validation on the train split prefers the name rule too (eval/train_checker.py).
@@ -610,8 +656,20 @@ def guard(features: dict[str, float]) -> str | None:
     if features["rules_contradicted"]:
         return CONTRADICTED
     if features["figures_missing"] or features["names_missing"]:
-        return UNSUPPORTED
+        contradicts = checker is not None and entailment_contradicts(features, checker.contradiction_above)
+        return CONTRADICTED if contradicts else UNSUPPORTED
     return None
+
+
+def entailment_contradicts(features: dict[str, float], at_least: float) -> bool:
+    """Whether the entailment model gives contradiction at least `at_least`, and more than neither.
+
+    False without the model's features.
+    """
+    if "nli_contradicted" not in features:
+        return False
+    contradicted = features["nli_contradicted"]
+    return contradicted >= at_least and contradicted > 1.0 - features["nli_supported"] - contradicted
 
 
 def check(
@@ -628,10 +686,12 @@ def check(
     checker = checker or load_checker()
     if checker.dense and encode is None:
         encode = default_encoder()
-    a = analyze(claim, evidence, encode if checker.dense else None)
+    a = analyze(claim, evidence, encode if checker.dense else None, entailment() if checker.entails else None)
     if checker.dense and "dense_cosine" not in a.features:  # no encoder here: the feature says nothing
         a.features["dense_cosine"] = checker.support.means[checker.features.index("dense_cosine")]
-    ruled = guard(a.features)
+    ruled = guard(a.features, checker)
+    if ruled == CONTRADICTED and not a.features["rules_contradicted"]:  # a missing name or figure, and the model
+        return CONTRADICTED, "; ".join(filter(None, [_missing(a), _otherwise(a)])), a.sentence
     if ruled == CONTRADICTED:
         where = a.sentence
         if a.conflict:

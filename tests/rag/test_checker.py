@@ -142,10 +142,14 @@ def test_the_reason_names_the_deciding_features() -> None:
     assert verdict == SUPPORTED and "2.5 billion" in reason
 
 
+OPTIONAL = {"dense_cosine", "nli_supported", "nli_contradicted"}  # computed only when their model is given
+
+
 def test_weights_file_matches_the_feature_function() -> None:
     data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
     checker = load_checker()
-    assert sorted(f("A b c.", "A b c d.")) == sorted(n for n in checker.features if n != "dense_cosine")
+    assert sorted(f("A b c.", "A b c d.")) == sorted(n for n in checker.features if n not in OPTIONAL)
+    assert checker.entails and 0.5 <= data["contradiction_above"] < 1
     assert set(data["stages"]["support"]["coefficients"]) == {SUPPORTED, "not supported"}
     assert set(data["stages"]["conflict"]["coefficients"]) == {CONTRADICTED, UNSUPPORTED}
     assert checker.support.labels == (SUPPORTED, "not supported") or checker.support.labels[1] == SUPPORTED
@@ -174,15 +178,20 @@ def test_a_retrain_on_a_fixed_sample_gives_the_same_weights_twice() -> None:
 
 
 @needs_shared
-@pytest.mark.parametrize(("language", "step", "floor"), [("en", 4, 0.63), ("fr", 2, 0.65)])
-def test_floor_on_the_dev_split(language: str, step: int, floor: float) -> None:
-    # Pairs never trained on (dev: a hash of the group). Measured with the shipped weights: 0.660 on 396
-    # English pairs, 0.681 on 193 French pairs; the floor is 0.03 under.
-    from eval.train_checker import balanced_supported, featurize, is_dev, load_pairs, predict
+@pytest.mark.parametrize(
+    ("language", "step", "floor", "contradicted_floor"), [("en", 4, 0.64, 0.45), ("fr", 2, 0.68, 0.5)]
+)
+def test_floor_on_the_dev_split(language: str, step: int, floor: float, contradicted_floor: float) -> None:
+    # Pairs never trained on (dev: a hash of the group). Measured with the shipped weights and entailment
+    # model: supported-vs-not 0.668 on 396 English pairs, 0.709 on 193 French pairs; the floor is 0.03 under.
+    from eval.train_checker import balanced_supported, contradicted_flagged, featurize, is_dev, load_pairs, predict
+    from rag.checker import entailment
 
     rows = [r for r in load_pairs(SHARED) if is_dev(r["group"]) and r["language"] == language][::step]
-    pred = predict(load_checker(), featurize(rows, "claim", "evidence", None))
-    assert (balanced_supported([r["label"] for r in rows], pred) or 0.0) >= floor
+    pred = predict(load_checker(), featurize(rows, "claim", "evidence", None, entailment()))
+    gold = [r["label"] for r in rows]
+    assert (balanced_supported(gold, pred) or 0.0) >= floor
+    assert (contradicted_flagged(gold, pred) or 0.0) >= contradicted_floor
 
 
 def test_floor_on_the_projects_own_claims() -> None:

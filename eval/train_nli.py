@@ -1,0 +1,149 @@
+"""Train the entailment model: a 3-way classifier head on the bundled MiniLM, shipped as an int8 ONNX graph.
+
+    python -m eval.train_nli --data ../shared/claims --out rag/data/nli.onnx
+
+It reads (evidence, claim) as one pair of word-piece sequences and gives three logits: supported,
+contradicted, unsupported. The claim checker uses its probabilities as two of its named features.
+
+Data: ../shared/claims (public claim-verification pairs, English and French), split by `group` with the
+checker's hash (eval/train_checker.py): dev (25%) is never trained on; of the rest, the pairs whose hash
+falls in STACK are kept for the checker's own weights (so they see the model's probabilities as they are
+on unseen pairs) and the model learns from the others. Seeded, deterministic, one thread by default:
+the same data gives the same graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from eval.train_reader import export, model_path
+
+LABELS = ("supported", "contradicted", "unsupported")  # the graph's logits, in this order
+MAX_PIECES = 256
+BATCH = 16
+LEARNING_RATE = 5e-5
+EPOCHS = 3
+SEED = 0
+STACK = range(25, 45)  # hash buckets (of 100) whose pairs train the checker's weights, not this model
+
+
+def split_of(group: str) -> str:
+    """'dev', 'stack' or 'nli' for a pair's group (dev is the checker's dev split, buckets 0-24)."""
+    bucket = int(hashlib.sha256(group.encode("utf-8")).hexdigest()[:8], 16) % 100
+    return "dev" if bucket < 25 else "stack" if bucket in STACK else "nli"
+
+
+def encode(tokenizer: Any, evidence: str, claim: str) -> tuple[list[int], list[int]]:
+    """Word pieces and segment ids of (evidence, claim); the evidence is cut when the pair is too long."""
+    encoded = tokenizer(evidence, claim, truncation="only_first", max_length=MAX_PIECES)
+    return encoded["input_ids"], encoded["token_type_ids"]
+
+
+def batches(examples: list[tuple[list[int], list[int], int, float]], seed: int) -> list[list[Any]]:
+    """Shuffled batches of similar length (less padding), in a seeded order."""
+    order = list(examples)
+    random.Random(seed).shuffle(order)
+    pools = [sorted(order[i : i + BATCH * 20], key=lambda e: len(e[0])) for i in range(0, len(order), BATCH * 20)]
+    out = [pool[i : i + BATCH] for pool in pools for i in range(0, len(pool), BATCH)]
+    random.Random(seed + 1).shuffle(out)
+    return out
+
+
+def build() -> Any:
+    """MiniLM, mean pooling over the pair's pieces, and a linear 3-way head (imports torch)."""
+    import torch
+    from transformers import AutoModel
+
+    class PairHead(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(model_path())
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            return self.head(pooled)
+
+    return PairHead()
+
+
+def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS) -> dict[str, Any]:
+    """Train on the 'nli' split and write the int8 graph to `out`; returns what was done."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoTokenizer
+
+    from eval.train_checker import load_pairs
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(int(os.environ.get("NLI_THREADS", "1")))
+    torch.use_deterministic_algorithms(True)
+    tokenizer = AutoTokenizer.from_pretrained(model_path())
+    rows = [r for r in load_pairs(data) if split_of(r["group"]) == "nli"]
+    rows = rows[:limit] if limit else rows
+    # Each label of a language weighs the same in the loss (the sources' label mixes differ).
+    cells = Counter((r["language"], r["label"]) for r in rows)
+    sizes = Counter(r["language"] for r in rows)
+    examples = []
+    for r in rows:
+        ids, types = encode(tokenizer, r["evidence"], r["claim"])
+        weight = sizes[r["language"]] / (len(LABELS) * cells[(r["language"], r["label"])])
+        examples.append((ids, types, LABELS.index(r["label"]), weight))
+    model = build()
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    steps = epochs * len(batches(examples, SEED))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / (0.1 * steps)) * max(0.0, (steps - step) / steps)
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
+    started, step = time.perf_counter(), 0
+    for epoch in range(epochs):
+        for batch in batches(examples, SEED + 2 * epoch):
+            width = max(len(b[0]) for b in batch)
+            pieces = torch.tensor([b[0] + [0] * (width - len(b[0])) for b in batch])
+            segments = torch.tensor([b[1] + [0] * (width - len(b[1])) for b in batch])
+            mask = torch.tensor([[1] * len(b[0]) + [0] * (width - len(b[0])) for b in batch])
+            labels = torch.tensor([b[2] for b in batch])
+            weights = torch.tensor([b[3] for b in batch], dtype=torch.float32)
+            loss = (loss_fn(model(pieces, mask, segments), labels) * weights).sum() / weights.sum()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            if step % 20 == 0:
+                elapsed = time.perf_counter() - started
+                print(f"step {step}/{steps} loss {loss.item():.3f} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+    export(model.eval(), out, {"logits": {0: "batch"}})
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    return {"pairs": len(rows), "steps": steps, "seconds": round(time.perf_counter() - started), "sha256": digest}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train and write the graph."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "claims")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / "nli.onnx")
+    parser.add_argument("--limit", type=int, help="train on the first N pairs only (a quick run)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    args = parser.parse_args(argv)
+    print(train(args.data, args.out, args.limit, args.epochs), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
