@@ -35,7 +35,7 @@ LOWER_IS_BETTER = {"latency_p50_ms", "latency_p95_ms", "contradicted_claims"}
 NEUTRAL = {"items", "abstentions"}
 MOVED = (("Newly failing", "newly_failing"), ("Newly passing", "newly_passing"))
 COLOURS = ("#2563eb", "#d97706")
-WIDTH, HEIGHT, LEFT, PAD = 260, 80, 52, 8
+WIDTH, HEIGHT, LEFT, PAD, AXIS = 260, 96, 52, 8, 12  # AXIS: room for the dates under the x axis
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #1f2937; }
@@ -186,7 +186,8 @@ def _html(report: dict[str, Any]) -> str:
     status = "passed" if gates["passed"] else "failed"
     reasons = "".join(f"<li>{e(reason)}</li>" for reason in gates["failed"])
     history, comparison = report["history"], report["comparison"]
-    charts = [*(_chart(key, (key,), history) for key in RATIOS), _chart("latency", LATENCIES, history)]
+    floors = gates.get("fail_under", {})
+    charts = [*(_chart(key, (key,), history, floors.get(key)) for key in RATIOS), _chart("latency", LATENCIES, history)]
     failing = [item for item in report["items"] if not item["passed"]]
     moved = "".join(f"<p><b>{title}:</b> {e(', '.join(comparison[key]) or 'none')}</p>" for title, key in MOVED)
     return "\n".join(
@@ -218,18 +219,30 @@ def _html_summary(report: dict[str, Any]) -> str:
     return f"<table><tr><th>metric</th><th>this run</th><th>previous</th><th>change</th></tr>{rows}</table>"
 
 
-def _chart(name: str, keys: tuple[str, ...], history: list[dict[str, Any]]) -> str:
-    """A small line chart of metrics over the runs, oldest first; this run's point is drawn larger."""
+def _chart(name: str, keys: tuple[str, ...], history: list[dict[str, Any]], floor: float | None = None) -> str:
+    """A small line chart of metrics over the runs, oldest first; this run's point is drawn larger.
+
+    The x axis is labelled with the first and the last run's dates; a gate's floor is a dashed red line.
+    """
     series = {key: [(run.get("metrics") or {}).get(key) for run in history] for key in keys}
     values = [v for vs in series.values() for v in vs if isinstance(v, int | float)]
     body = [f'<text x="{LEFT}" y="{HEIGHT // 2}">no data</text>']
     if values:
-        lo, hi = _scale(keys[0], values)
+        lo, hi = _scale(keys[0], values + ([floor] if floor is not None else []))
+        bottom = HEIGHT - PAD - AXIS
         body = [
-            f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{HEIGHT - PAD}" stroke="#d1d5db"/>',
+            f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{bottom}" stroke="#d1d5db"/>',
+            f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - PAD}" y2="{bottom}" stroke="#d1d5db"/>',
             f'<text x="{LEFT - 4}" y="{PAD + 4}" text-anchor="end">{_fmt(keys[0], hi)}</text>',
-            f'<text x="{LEFT - 4}" y="{HEIGHT - PAD}" text-anchor="end">{_fmt(keys[0], lo)}</text>',
+            f'<text x="{LEFT - 4}" y="{bottom}" text-anchor="end">{_fmt(keys[0], lo)}</text>',
+            *_dates(history, bottom),
         ]
+        if floor is not None:
+            y = PAD + (hi - floor) / (hi - lo) * (bottom - PAD)
+            body.append(
+                f'<line class="gate" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#b91c1c" '
+                f'stroke-dasharray="3 2"><title>gate: fails under {_fmt(keys[0], floor)}</title></line>'
+            )
         for colour, (key, vs) in zip(COLOURS, series.items(), strict=False):
             body += _series(key, vs, history, (lo, hi), colour)
     caption = " / ".join(f'<span style="color:{c}">{LABELS[k]}</span>' for c, k in zip(COLOURS, keys, strict=False))
@@ -238,6 +251,16 @@ def _chart(name: str, keys: tuple[str, ...], history: list[dict[str, Any]]) -> s
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
         f'aria-label="{name} over the last {len(history)} runs">{"".join(body)}</svg></figure>'
     )
+
+
+def _dates(history: list[dict[str, Any]], bottom: int) -> list[str]:
+    """The first and the last run's dates under the x axis (one label when every run is the same day)."""
+    days = [str(run.get("date") or "")[:10] for run in history]
+    y = bottom + AXIS
+    first = f'<text class="date" x="{LEFT}" y="{y}">{html.escape(days[0])}</text>'
+    if len(days) == 1 or days[0] == days[-1]:
+        return [first]
+    return [first, f'<text class="date" x="{WIDTH - PAD}" y="{y}" text-anchor="end">{html.escape(days[-1])}</text>']
 
 
 def _scale(key: str, values: list[float]) -> tuple[float, float]:
@@ -260,7 +283,7 @@ def _series(
     for i, value in enumerate(values):
         if isinstance(value, int | float):
             x = LEFT + (WIDTH - PAD - LEFT) * i / (n - 1) if n > 1 else (LEFT + WIDTH - PAD) / 2
-            y = PAD + (hi - value) / (hi - lo) * (HEIGHT - 2 * PAD)
+            y = PAD + (hi - value) / (hi - lo) * (HEIGHT - 2 * PAD - AXIS)
             points.append((x, y, i, value))
     out = []
     if len(points) > 1:

@@ -170,7 +170,7 @@ def evaluate(
         "comparison": {**_compare(metrics, outcomes, previous), "why": _why(previous, fingerprint, suite_runs)},
         "history": [{"date": p["date"], "commit": p["commit"], "metrics": p["metrics"]} for p in past]
         + [{"date": run["date"], "commit": run["commit"], "metrics": metrics}],
-        "gates": {"passed": not failed, "failed": failed},
+        "gates": {"passed": not failed, "failed": failed, "fail_under": dict((gates or Gates()).fail_under)},
     }
 
 

@@ -121,7 +121,11 @@ def make_report(history_runs: int = 3) -> dict[str, Any]:
             "newly_passing": [],
         },
         "history": history,
-        "gates": {"passed": False, "failed": ["faithfulness 0.91 < 0.95 (--fail-under)", "1 new contradicted claim"]},
+        "gates": {
+            "passed": False,
+            "failed": ["faithfulness 0.91 < 0.95 (--fail-under)", "1 new contradicted claim"],
+            "fail_under": {"faithfulness": 0.95},
+        },
     }
 
 
@@ -181,6 +185,16 @@ def test_html_is_offline_escaped_and_charts_every_metric(tmp_path: Path) -> None
     assert "2026-11-25T10:00:00+00:00 · commit unknown: 97.0%" in page  # date on hover
     # citation precision is None and refusal accuracy NaN this run: no point; latency has p50 and p95
     assert page.count('class="now"') == len(RATIOS) - 2 + 2
+    # dates of the first and the last run under the x axis; the faithfulness gate drawn where its floor is
+    faithfulness = re.search(r'<figure id="trend-faithfulness">.*?</figure>', page)
+    assert faithfulness and ">2026-11-24</text>" in faithfulness[0] and ">2026-11-26</text>" in faithfulness[0]
+    gate = re.search(
+        r'<line class="gate"[^>]*y1="([\d.]+)"[^>]*><title>gate: fails under 95.0%</title>', faithfulness[0]
+    )
+    assert gate, faithfulness[0]
+    points = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', faithfulness[0])]
+    assert min(points) < float(gate[1]) < max(points)  # 0.97 above the 0.95 line, this run's 0.91 under it
+    assert page.count('class="gate"') == 1  # only the metric with a floor
 
 
 def html_escaped(text: str) -> str:
