@@ -19,12 +19,11 @@ import hashlib
 import os
 import random
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval.train_reader import export, model_path
+from eval.train_reader import export, fine_tune, model_path, seeded_torch
 
 LABELS = ("supported", "contradicted", "unsupported")  # the graph's logits, in this order
 MAX_PIECES = 256
@@ -81,15 +80,11 @@ def build() -> Any:
 
 def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS) -> dict[str, Any]:
     """Train on the 'nli' split and write the int8 graph to `out`; returns what was done."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
+    torch = seeded_torch(int(os.environ.get("NLI_THREADS", "1")))
     from transformers import AutoTokenizer
 
     from eval.train_checker import load_pairs
 
-    torch.manual_seed(SEED)
-    torch.set_num_threads(int(os.environ.get("NLI_THREADS", "1")))
-    torch.use_deterministic_algorithms(True)
     tokenizer = AutoTokenizer.from_pretrained(model_path())
     rows = [r for r in load_pairs(data) if split_of(r["group"]) == "nli"]
     rows = rows[:limit] if limit else rows
@@ -102,35 +97,23 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
         weight = sizes[r["language"]] / (len(LABELS) * cells[(r["language"], r["label"])])
         examples.append((ids, types, LABELS.index(r["label"]), weight))
     model = build()
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    steps = epochs * len(batches(examples, SEED))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / (0.1 * steps)) * max(0.0, (steps - step) / steps)
-    )
     loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
-    started, step = time.perf_counter(), 0
-    for epoch in range(epochs):
-        for batch in batches(examples, SEED + 2 * epoch):
-            width = max(len(b[0]) for b in batch)
-            pieces = torch.tensor([b[0] + [0] * (width - len(b[0])) for b in batch])
-            segments = torch.tensor([b[1] + [0] * (width - len(b[1])) for b in batch])
-            mask = torch.tensor([[1] * len(b[0]) + [0] * (width - len(b[0])) for b in batch])
-            labels = torch.tensor([b[2] for b in batch])
-            weights = torch.tensor([b[3] for b in batch], dtype=torch.float32)
-            loss = (loss_fn(model(pieces, mask, segments), labels) * weights).sum() / weights.sum()
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            step += 1
-            if step % 20 == 0:
-                elapsed = time.perf_counter() - started
-                print(f"step {step}/{steps} loss {loss.item():.3f} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+
+    def loss(batch: list[Any]) -> Any:
+        width = max(len(b[0]) for b in batch)
+        pieces = torch.tensor([b[0] + [0] * (width - len(b[0])) for b in batch])
+        segments = torch.tensor([b[1] + [0] * (width - len(b[1])) for b in batch])
+        mask = torch.tensor([[1] * len(b[0]) + [0] * (width - len(b[0])) for b in batch])
+        labels = torch.tensor([b[2] for b in batch])
+        weights = torch.tensor([b[3] for b in batch], dtype=torch.float32)
+        return (loss_fn(model(pieces, mask, segments), labels) * weights).sum() / weights.sum()
+
+    shuffled = [batches(examples, SEED + 2 * epoch) for epoch in range(epochs)]
+    seconds = fine_tune(model, shuffled, loss, LEARNING_RATE)
     export(model.eval(), out, {"logits": {0: "batch"}})
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    return {"pairs": len(rows), "steps": steps, "seconds": round(time.perf_counter() - started), "sha256": digest}
+    steps = sum(len(b) for b in shuffled)
+    return {"pairs": len(rows), "steps": steps, "seconds": seconds, "sha256": digest}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,45 +102,67 @@ class Reader:
 
 def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS) -> dict[str, Any]:
     """Train on the train split and write the int8 graph to `out`; returns what was done."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
+    torch = seeded_torch(int(os.environ.get("READER_THREADS", "2")))
     from transformers import AutoTokenizer
 
-    torch.manual_seed(SEED)
-    torch.set_num_threads(int(os.environ.get("READER_THREADS", "2")))
-    torch.use_deterministic_algorithms(True)
     tokenizer = AutoTokenizer.from_pretrained(model_path())
     items = [i for i in load(data) if i.split == "reader"]
     examples = windows(items, tokenizer, limit)
     model = Reader.build()
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def loss(batch: list[Any]) -> Any:
+        ids, mask, types, starts, ends = (torch.tensor([b[i] for b in batch]) for i in range(5))
+        start_logits, end_logits = model(ids, mask, types)
+        start_logits = start_logits.masked_fill(mask == 0, -1e4)
+        end_logits = end_logits.masked_fill(mask == 0, -1e4)
+        return (loss_fn(start_logits, starts) + loss_fn(end_logits, ends)) / 2
+
+    batches = [examples[at : at + BATCH] for at in range(0, len(examples), BATCH)]
+    seconds = fine_tune(model, [batches] * epochs, loss, LEARNING_RATE)
+    export(model.eval(), out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    return {"windows": len(examples), "steps": epochs * len(batches), "seconds": seconds, "sha256": digest}
+
+
+def seeded_torch(threads: int) -> Any:
+    """torch, seeded, on `threads` threads, with deterministic kernels only (the same data, the same graph)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    return torch
+
+
+def fine_tune(model: Any, epochs: list[list[Any]], loss: Any, learning_rate: float) -> int:
+    """Train `model` over each epoch's batches (AdamW, 10% warm-up then linear decay, gradients clipped at 1).
+
+    `loss(batch)` runs the model and returns the batch's loss. Prints progress; returns the seconds taken.
+    """
+    import torch
+
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    steps = epochs * ((len(examples) + BATCH - 1) // BATCH)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    steps = sum(len(batches) for batches in epochs)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / (0.1 * steps)) * max(0.0, (steps - step) / steps)
     )
-    loss_fn = torch.nn.CrossEntropyLoss()
     started, step = time.perf_counter(), 0
-    for _ in range(epochs):
-        for at in range(0, len(examples), BATCH):
-            batch = examples[at : at + BATCH]
-            ids, mask, types, starts, ends = (torch.tensor([b[i] for b in batch]) for i in range(5))
-            start_logits, end_logits = model(ids, mask, types)
-            start_logits = start_logits.masked_fill(mask == 0, -1e4)
-            end_logits = end_logits.masked_fill(mask == 0, -1e4)
-            loss = (loss_fn(start_logits, starts) + loss_fn(end_logits, ends)) / 2
+    for batches in epochs:
+        for batch in batches:
+            value = loss(batch)
             optimizer.zero_grad()
-            loss.backward()
+            value.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             step += 1
             if step % 20 == 0:
                 elapsed = time.perf_counter() - started
-                print(f"step {step}/{steps} loss {loss.item():.3f} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
-    export(model.eval(), out)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    return {"windows": len(examples), "steps": steps, "seconds": round(time.perf_counter() - started), "sha256": digest}
+                print(f"step {step}/{steps} loss {value.item():.3f} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+    return round(time.perf_counter() - started)
 
 
 def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = None) -> None:
