@@ -362,11 +362,18 @@ def _example_text(event: gr.SelectData) -> str:
 
 
 def _warm_up(settings: Settings) -> None:
-    """Load the embedding model while the page opens, so that the first upload or question does not wait for it."""
+    """Load the models while the page opens, so that the first upload or question does not wait for them.
+
+    The embedder, the answer reader and the claim checker's entailment model.
+    """
+    from rag.answerers.extractive.reader import load_reader
     from rag.embedders import embedder_for
+    from rag.entailment import load_entailment
 
     try:
         embedder_for(settings).embed_query("warm up")
+        load_reader()
+        load_entailment()
     except Exception:  # the first real use reports any problem with the model, in its own words
         return
 
