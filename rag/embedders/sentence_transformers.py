@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,9 @@ def resolve_model_path(name: str) -> str:
 
 
 SENTENCE_BATCH = 16
+# Candidate sentences come back question after question (the same chunks are retrieved again): their vectors
+# are kept, the most recently used SENTENCE_CACHE of them (384 floats each: about 15 MB).
+SENTENCE_CACHE = 10_000
 
 
 class SentenceTransformerEmbedder:
@@ -40,6 +45,8 @@ class SentenceTransformerEmbedder:
             self._graph_at = graph_path(models_dir, name, "fp32")
         self._query_graph: Any = None  # made on the first question (see embed_query)
         self._model: Any = None  # the torch model, loaded when passages are embedded or counted (see model)
+        self._sentences: OrderedDict[str, Any] = OrderedDict()  # recent candidate sentences' vectors
+        self._sentences_lock = threading.Lock()  # the web UI answers several questions at once
         # The bundled MiniLM is English-only: across languages its similarities are noise (see retrieval).
         self.multilingual = any(k in name.lower() for k in ("multilingual", "labse", "bge-m3", "-m3", "xlm"))
         if self._graph_file() is None:
@@ -113,14 +120,19 @@ class SentenceTransformerEmbedder:
 
         graph = self._question_graph()
         encode = graph.encode if graph else self._encode
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors = np.zeros((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(order), SENTENCE_BATCH):
-            batch = order[start : start + SENTENCE_BATCH]
-            out = np.asarray(encode([texts[i] for i in batch]), dtype=np.float32)
-            if vectors.shape[1] == 0:
-                vectors = np.zeros((len(texts), out.shape[1]), dtype=np.float32)
-            vectors[batch] = out
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        with self._sentences_lock:
+            todo = sorted({t for t in texts if t not in self._sentences}, key=lambda t: (len(t), t))
+            for start in range(0, len(todo), SENTENCE_BATCH):
+                batch = todo[start : start + SENTENCE_BATCH]
+                for text, vector in zip(batch, np.asarray(encode(batch), dtype=np.float32), strict=True):
+                    self._sentences[text] = vector
+            for text in texts:  # the most recently used last; the oldest go first
+                self._sentences.move_to_end(text)
+            vectors = np.stack([self._sentences[t] for t in texts])
+            while len(self._sentences) > SENTENCE_CACHE:
+                self._sentences.popitem(last=False)
         return vectors
 
     def _graph_file(self) -> Path | None:

@@ -81,3 +81,19 @@ def test_a_process_that_only_asks_never_loads_torch(rag_home: Path) -> None:
     assert loaded == []
     reference = get_embedder("all-MiniLM-L6-v2").embed_documents([*SENTENCES, long])  # torch
     assert (np.array(vectors) * np.array(reference)).sum(axis=1).min() > 0.9999
+
+
+def test_candidate_sentence_vectors_are_kept_and_equal_fresh_ones(
+    rag_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.embedders import sentence_transformers
+
+    embedder = get_embedder("all-MiniLM-L6-v2", models_dir=onnx_dir())
+    first = embedder.embed_sentences(SENTENCES[:4])
+    again = embedder.embed_sentences([SENTENCES[3], "A sentence never seen before.", SENTENCES[0]])
+    fresh = np.array([embedder.embed_query(t) for t in (SENTENCES[3], "A sentence never seen before.", SENTENCES[0])])
+    assert np.allclose(again, fresh, atol=1e-5) and np.allclose(again[0], first[3]) and again.shape == (3, 384)
+    assert embedder.embed_sentences([]).shape[0] == 0
+    monkeypatch.setattr(sentence_transformers, "SENTENCE_CACHE", 2)
+    embedder.embed_sentences(SENTENCES)
+    assert len(embedder._sentences) == 2  # the two most recent only: the cache is bounded
