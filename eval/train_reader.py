@@ -202,11 +202,21 @@ def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = No
 
 def main(argv: list[str] | None = None) -> int:
     """Train and write the reader graph."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "qa")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / "reader.onnx")
-    parser.add_argument("--limit", type=int, help="train on the first N shuffled windows only (a quick run)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    limit = "train on the first N shuffled windows only (a quick run)"
+    return command(argv, __doc__, train, EPOCHS, ("qa", "reader.onnx", limit))
+
+
+def command(argv: list[str] | None, doc: str | None, train: Any, epochs: int, names: tuple[str, str, str]) -> int:
+    """The command line of a graph-training script: `train(data, out, limit, epochs)`, printed.
+
+    `names`: the data folder under ../shared, the graph file under rag/data, and what --limit counts.
+    """
+    data, graph, limit_help = names
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / data)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / graph)
+    parser.add_argument("--limit", type=int, help=limit_help)
+    parser.add_argument("--epochs", type=int, default=epochs)
     args = parser.parse_args(argv)
     print(train(args.data, args.out, args.limit, args.epochs), file=sys.stderr)
     return 0
