@@ -315,8 +315,21 @@ def ingest_paths(
         if rebuild:
             store.drop()
             target.rename(settings.collection)
+        if any(c.status != "unchanged" for c in report.changes):
+            _prepare_retrieval(settings, progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _prepare_retrieval(settings: Settings, progress: bool) -> None:
+    """Build the retriever's side of the index now: BM25, multilingual vectors of the new chunks.
+
+    So the first question after an ingest does not wait for it.
+    """
+    from rag.embedders import embedder_for
+    from rag.retrieval import HybridRetriever
+
+    HybridRetriever(open_store(settings), embedder_for(settings), settings.bm25_snapshot).prepare(progress)
 
 
 def _mismatch(old: dict[str, str], new: dict[str, str], location: str) -> str:

@@ -58,7 +58,8 @@ def render_trace(result: AnswerResult) -> str:
     for n, r in enumerate(result.retrieved, start=1):
         dense = "-" if r.dense is None else f"{r.dense:.3f} (#{r.dense_rank})"
         bm25 = "-" if r.bm25 is None else f"{r.bm25:.2f} (#{r.bm25_rank})"
-        lines.append(f"  [{n}] {r.chunk.id}  fused {r.score:.4f}  dense {dense}  bm25 {bm25}")
+        model = " multilingual" if r.dense_model == "multilingual" else ""
+        lines.append(f"  [{n}] {r.chunk.id}  fused {r.score:.4f}  dense{model} {dense}  bm25 {bm25}")
         lines.append(f"      {r.chunk.text[:100]!r}")
     lines.extend(_selector_trace(result.trace.get("selector")))
     timings = "  ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())

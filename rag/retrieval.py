@@ -1,4 +1,11 @@
-"""Hybrid retrieval: dense search in the vector store plus BM25 over the same chunks, fused by RRF.
+"""Hybrid retrieval: dense search plus BM25 over the same chunks, fused by RRF.
+
+Dense search has two models. The store's (the bundled MiniLM) is an English model: it ranks the chunks
+for English questions. A question in another language is ranked by a multilingual encoder
+(rag.embedders.multilingual), whose vectors of every chunk are kept beside the BM25 index. Measured on
+public QA paragraphs (the answer selector's train split, 2,267 questions, English and French paragraphs
+in one pool), a French question's answer is in the top 5 for 93% of questions (86% with MiniLM and
+BM25), in the top 1 for 68% (60%). When the store's model is itself multilingual, it ranks everything.
 
 The BM25 side is rebuilt from the store whenever the store's version changes, so it is never stale,
 whoever wrote to the store (this process, another `rag ingest`, a UI upload). A rebuild is saved as a
@@ -13,6 +20,7 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +45,7 @@ class Retrieved:
     dense_rank: int | None = None
     bm25: float | None = None
     bm25_rank: int | None = None
+    dense_model: str = "bundled"  # "multilingual": dense and dense_rank are the multilingual encoder's
 
     def to_json(self) -> dict[str, Any]:
         """Scores and location, for `--trace` and JSON output."""
@@ -48,6 +57,7 @@ class Retrieved:
             "dense_rank": self.dense_rank,
             "bm25": None if self.bm25 is None else round(self.bm25, 4),
             "bm25_rank": self.bm25_rank,
+            "dense_model": self.dense_model,
         }
 
 
@@ -62,6 +72,8 @@ class HybridRetriever:
         self._chunks: dict[str, Chunk] = {}
         self._order: list[str] = []
         self._bm25: Any = None
+        self._vectors: Any = None  # the multilingual encoder's vector of each chunk, in _order (None: not used)
+        self._progress = False
         self._at: dict[tuple[str, int], Chunk] = {}  # (doc id, position) -> chunk
 
     def chunks(self) -> dict[str, Chunk]:
@@ -69,23 +81,37 @@ class HybridRetriever:
         self._sync()
         return self._chunks
 
+    def prepare(self, progress: bool = False) -> None:
+        """Bring the BM25 index and the multilingual vectors up to date now, with a progress bar if asked.
+
+        `rag ingest` ends with this, so the first question does not pay for it.
+        """
+        self._progress = progress
+        try:
+            self._sync()
+        finally:
+            self._progress = False
+
     def _sync(self) -> None:
         version = self.store.version()
         if version == self._version:
             return
-        loaded = _load_snapshot(self.snapshot, version, self.store) if self.snapshot else None
+        multilingual = not self.embedder.multilingual
+        loaded = _load_snapshot(self.snapshot, version, self.store, multilingual) if self.snapshot else None
         if loaded is None:
             chunks = self.store.chunks()
             bm25 = _bm25_index(chunks)
+            vectors = _multilingual_vectors(chunks, self.snapshot, self._progress) if multilingual and chunks else None
             # Saved only when no write moved the version while the chunks were read.
             if self.snapshot and bm25 is not None and self.store.version() == version:
-                _save_snapshot(self.snapshot, version, chunks, bm25)
+                _save_snapshot(self.snapshot, version, chunks, bm25, vectors)
         else:
-            chunks, bm25 = loaded
+            chunks, bm25, vectors = loaded
         self._chunks = {c.id: c for c in chunks}
         self._order = [c.id for c in chunks]
         self._at = {(c.doc_id, c.position): c for c in chunks}
         self._bm25 = bm25
+        self._vectors = vectors
         self._version = version
 
     def text_before(self, chunk: Chunk, chars: int = 1200) -> str:
@@ -113,22 +139,39 @@ class HybridRetriever:
         """Chunk ids ranked by cosine similarity of embeddings."""
         return self.store.query(self.embedder.embed_query(query), min(n, max(len(self._chunks), 1)))
 
+    def multilingual(self, query: str, n: int) -> list[tuple[str, float]]:
+        """Chunk ids ranked by the multilingual encoder's cosine (empty when the store's model is multilingual)."""
+        self._sync()
+        if self._vectors is None:
+            return []
+        import numpy as np
+
+        from rag.embedders.multilingual import load_multilingual
+
+        cosines = self._vectors @ load_multilingual().encode([query])[0]
+        return [(self._order[i], float(cosines[i])) for i in np.argsort(-cosines, kind="stable")[:n]]
+
     def retrieve(self, query: str, k: int = 5, candidates: int = 30) -> list[Retrieved]:
         """The `k` best chunks for `query`. Raises EmptyIndexError when nothing is indexed."""
         self._sync()
         if not self._chunks:
             raise EmptyIndexError("the index is empty; add documents with `rag ingest PATH` (try `rag ingest corpus/`)")
-        found: dict[str, Retrieved] = {}
-        for rank, (chunk_id, sim) in enumerate(self.dense(query, candidates), start=1):
-            if chunk_id in self._chunks:
-                found[chunk_id] = Retrieved(self._chunks[chunk_id], 1 / (RRF_K + rank), sim, rank)
         language = guess_language(query)
+        # The store's model reads English: it ranks for English questions, the multilingual encoder for others.
+        multilingual = self._vectors is not None and language != "en"
+        dense = self.multilingual(query, candidates) if multilingual else self.dense(query, candidates)
+        model = "multilingual" if multilingual else "bundled"
+        found: dict[str, Retrieved] = {}
+        for rank, (chunk_id, sim) in enumerate(dense, start=1):
+            if chunk_id in self._chunks:
+                found[chunk_id] = Retrieved(self._chunks[chunk_id], 1 / (RRF_K + rank), sim, rank, dense_model=model)
+        english_only = not self.embedder.multilingual and not multilingual
         for rank, (chunk_id, score) in enumerate(self._bm25_ranked(query, candidates), start=1):  # synced above
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
             hit.bm25, hit.bm25_rank = score, rank
-            if not self.embedder.multilingual and hit.chunk.language and hit.chunk.language != language:
-                # The embedding model is English-only: across languages its rank is noise, so BM25 (which
-                # reaches the other language through the lexicon) speaks for both.
+            if english_only and hit.chunk.language and hit.chunk.language != language:
+                # Across languages the English model's rank is noise, so BM25 (which reaches the other
+                # language through the lexicon) speaks for both.
                 hit.score = 2 / (RRF_K + rank)
             else:
                 hit.score += 1 / (RRF_K + rank)
@@ -146,8 +189,9 @@ def _bm25_index(chunks: list[Chunk]) -> Any:
     return bm25
 
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 STAMP = "snapshot.json"  # written last: a directory without it is incomplete
+VECTORS = "multilingual.npy"  # float16: half the disk, cosines unchanged to 3 decimals
 # Tokenized into the stamp: a snapshot made by a version of tokenize() that cuts words otherwise is not used.
 PROBE = "L'été 2025, Meta a payé 14,3 milliards de dollars (14.3bn) pour 49 % de Scale AI."
 
@@ -156,9 +200,15 @@ def _stamp(version: str, chunks: int) -> dict[str, Any]:
     return {"format": SNAPSHOT_FORMAT, "version": version, "chunks": chunks, "tokens": tokenize(PROBE)}
 
 
-def _load_snapshot(path: Path, version: str, store: VectorStore) -> tuple[list[Chunk], Any] | None:
-    """The chunks and BM25 index saved for this store version, or None (none, another version, damaged)."""
+def _load_snapshot(
+    path: Path, version: str, store: VectorStore, multilingual: bool
+) -> tuple[list[Chunk], Any, Any] | None:
+    """The chunks, BM25 index and multilingual vectors (if asked) saved for this store version.
+
+    None when there is none, it is for another version, or it is damaged.
+    """
     import bm25s
+    import numpy as np
 
     try:
         stamp = json.loads((path / STAMP).read_text(encoding="utf-8"))
@@ -168,12 +218,57 @@ def _load_snapshot(path: Path, version: str, store: VectorStore) -> tuple[list[C
         with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
             chunks = [Chunk(**json.loads(line)) for line in lines]
         bm25 = bm25s.BM25.load(str(path), show_progress=False)
+        vectors = np.load(path / VECTORS).astype(np.float32) if multilingual else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return (chunks, bm25) if len(chunks) == stamp["chunks"] else None
+    if len(chunks) != stamp["chunks"] or (vectors is not None and len(vectors) != len(chunks)):
+        return None
+    return chunks, bm25, vectors
 
 
-def _save_snapshot(path: Path, version: str, chunks: list[Chunk], bm25: Any) -> None:
+def _encoded(chunk: Chunk) -> str:
+    """What the multilingual encoder reads of a chunk (as BM25: its title and text)."""
+    return f"{chunk.title}\n{chunk.text}"
+
+
+def _multilingual_vectors(chunks: list[Chunk], snapshot: Path | None, progress: bool) -> Any:
+    """The multilingual encoder's unit vector of each chunk.
+
+    Those of an earlier snapshot are reused: about 10 ms a chunk otherwise, and a one-file ingest into a large
+    index should not re-encode all of it.
+    """
+    import numpy as np
+    from tqdm import tqdm
+
+    from rag.embedders.multilingual import load_multilingual
+
+    known: dict[str, Any] = {}
+    try:
+        if snapshot is not None:
+            with (snapshot / "chunks.jsonl").open(encoding="utf-8") as lines:
+                before = [Chunk(**json.loads(line)) for line in lines]
+            vectors = np.load(snapshot / VECTORS)
+            if len(vectors) == len(before):
+                known = {_encoded(c): v for c, v in zip(before, vectors, strict=True)}
+    except (OSError, ValueError, KeyError, TypeError):
+        known = {}
+    todo = sorted({_encoded(c) for c in chunks} - known.keys())
+    encoder = load_multilingual()
+    step = 64
+    for start in tqdm(
+        range(0, len(todo), step),
+        desc="multilingual vectors",
+        unit="batch",
+        file=sys.stderr,
+        disable=not progress,
+    ):
+        batch = todo[start : start + step]
+        known.update(zip(batch, encoder.encode(batch, cache=False), strict=True))
+    # Rounded as the snapshot keeps them: the process that encodes ranks as the next one that loads.
+    return np.array([known[_encoded(c)] for c in chunks], dtype=np.float16).astype(np.float32)
+
+
+def _save_snapshot(path: Path, version: str, chunks: list[Chunk], bm25: Any, vectors: Any) -> None:
     """Write the snapshot beside `path` and swap it in; a failure only costs the next process a rebuild."""
     tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
@@ -181,6 +276,10 @@ def _save_snapshot(path: Path, version: str, chunks: list[Chunk], bm25: Any) -> 
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
             out.writelines(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n" for c in chunks)
         bm25.save(str(tmp), show_progress=False)
+        if vectors is not None:
+            import numpy as np
+
+            np.save(tmp / VECTORS, vectors.astype(np.float16))
         (tmp / STAMP).write_text(json.dumps(_stamp(version, len(chunks))), encoding="utf-8")
         shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)

@@ -44,7 +44,7 @@ EXAMPLES = [
     "Who founded ScaleAI?",
     "Where did Llama 4 rank on LMArena?",
     "Combien Meta a-t-elle payé pour ScaleAI ?",
-    "Quel âge a Mark Zuckerberg ?",
+    "Combien d'employés ont été licenciés ?",
 ]
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
 # System fonts only: the default theme would fetch Inter from Google Fonts, which fails offline.
@@ -364,14 +364,17 @@ def _example_text(event: gr.SelectData) -> str:
 def _warm_up(settings: Settings) -> None:
     """Load the models while the page opens, so that the first upload or question does not wait for them.
 
-    The embedder, the answer reader and the claim checker's entailment model.
+    The embedder, the multilingual encoder (French questions), the answer reader and the claim checker's
+    entailment model.
     """
     from rag.answerers.extractive.reader import load_reader
     from rag.embedders import embedder_for
+    from rag.embedders.multilingual import load_multilingual
     from rag.entailment import load_entailment
 
     try:
         embedder_for(settings).embed_query("warm up")
+        load_multilingual()
         load_reader()
         load_entailment()
     except Exception:  # the first real use reports any problem with the model, in its own words

@@ -97,3 +97,29 @@ def test_candidate_sentence_vectors_are_kept_and_equal_fresh_ones(
     monkeypatch.setattr(sentence_transformers, "SENTENCE_CACHE", 2)
     embedder.embed_sentences(SENTENCES)
     assert len(embedder._sentences) == 2  # the two most recent only: the cache is bounded
+
+
+def test_multilingual_encoder_puts_a_translation_closest() -> None:
+    from rag.embedders import multilingual
+
+    encoder = multilingual.MultilingualEncoder()
+    english = ["The cat sleeps on the sofa.", "The train to Lyon leaves at noon.", "Prices rose by 3% last year."]
+    french = [
+        "Le train pour Lyon part à midi.",
+        "Les prix ont augmenté de 3 % l'an dernier.",
+        "Le chat dort sur le canapé.",
+    ]
+    cosines = encoder.encode(english) @ encoder.encode(french).T
+    assert cosines.argmax(axis=1).tolist() == [2, 0, 1]
+    assert np.allclose(np.linalg.norm(encoder.encode(french), axis=1), 1.0, atol=1e-4)
+    # The same vector from the cache, without it, and alone or in a batch.
+    assert np.allclose(encoder.encode(french[:1])[0], encoder.encode(french, cache=False)[0], atol=1e-5)
+
+
+def test_multilingual_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.embedders import multilingual
+
+    monkeypatch.setattr(multilingual, "CACHE", 3)
+    encoder = multilingual.MultilingualEncoder()
+    encoder.encode([f"sentence number {n}" for n in range(5)])
+    assert len(encoder._known) == 3

@@ -124,9 +124,9 @@ def test_the_scaleai_question_in_a_real_browser(browser: Any, ui_app: RunningApp
 
     # An example question on an empty chat, after "New conversation": French question, French answer.
     page.locator("#rag-reset").click()
-    chat.get_by_text("Quel âge a Mark Zuckerberg ?").click()
+    chat.get_by_text("Combien d'employés ont été licenciés ?").click()
     page.wait_for_selector("#rag-chat .rag-source", timeout=60_000)
-    assert "41 ans" in chat.locator(".rag-answer").last.inner_text()
+    assert "100" in chat.locator(".rag-answer").last.inner_text() and "licenciés" in chat.inner_text()
     # A refusal looks like a refusal, not an error.
     box.fill("What is the capital of Peru?")
     box.press("Enter")
