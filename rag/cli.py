@@ -135,7 +135,11 @@ def _engine_and_session(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     settings = _settings(args)
     session = getattr(args, "session", None)
     conversation = Conversation.load(settings.home, session) if session else Conversation()
-    return Engine(settings), conversation, settings
+    engine = Engine(settings)
+    # After another machine wrote to a shared index, the new chunks' multilingual vectors are made here:
+    # a progress bar rather than a silent wait (nothing to do when the index is as this machine left it).
+    engine.retriever.prepare(progress=sys.stderr.isatty())
+    return engine, conversation, settings
 
 
 def _print_result(result: Any, args: argparse.Namespace, streamed: bool) -> None:

@@ -191,6 +191,7 @@ def _bm25_index(chunks: list[Chunk]) -> Any:
 
 SNAPSHOT_FORMAT = 2
 STAMP = "snapshot.json"  # written last: a directory without it is incomplete
+BAR_FROM = 1000  # chunks to encode (about 10 s) from which a progress bar is shown
 VECTORS = "multilingual.npy"  # float16: half the disk, cosines unchanged to 3 decimals
 # Tokenized into the stamp: a snapshot made by a version of tokenize() that cuts words otherwise is not used.
 PROBE = "L'été 2025, Meta a payé 14,3 milliards de dollars (14.3bn) pour 49 % de Scale AI."
@@ -260,7 +261,7 @@ def _multilingual_vectors(chunks: list[Chunk], snapshot: Path | None, progress: 
         desc="multilingual vectors",
         unit="batch",
         file=sys.stderr,
-        disable=not progress,
+        disable=not progress or len(todo) < BAR_FROM,
     ):
         batch = todo[start : start + step]
         known.update(zip(batch, encoder.encode(batch, cache=False), strict=True))
