@@ -71,9 +71,12 @@ def test_extractive_quality_floors(items: list[dict[str, Any]]) -> None:
     # public data: 72% -> 79% of such English test questions refused, 49% -> 55% French (README).
     # The answered floor moved down once (from 41/55), when French questions came to be ranked by the
     # multilingual encoder: PIAF's French test questions went from 52% to 58% answered right (787), the
-    # held-out set from 14 to 15 of 25, and two French gold questions changed their retrieved chunks.
+    # held-out set from 14 to 15 of 25, and two French gold questions changed their retrieved chunks; and
+    # once more (39 -> 38) when the reader stopped reading chunks in the other language (its scores there
+    # were discarded, but swayed the rest): median answer 105 -> 71 ms here, one English question answered
+    # by a French sentence is now refused (and one wrong answer became a refusal).
     print(f"gold: {rate(items, True):.3f} answerable, {rate(items, False):.3f} unanswerable refused")
-    assert rate(items, answerable=True) >= 39 / 55
+    assert rate(items, answerable=True) >= 38 / 55
     assert rate(items, answerable=False) >= 5 / 9
 
 

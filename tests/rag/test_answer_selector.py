@@ -185,3 +185,27 @@ def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
         row = answerable_row(p, e.rows, e.question.typed, bool(e.question.years))
         refused += selector.answerable.probability(row) < selector.refuse_below
     assert refused / len(elsewhere) >= OUT_OF_SCOPE_FLOOR, (refused, len(elsewhere))
+
+
+def test_chunks_in_another_language_are_not_read() -> None:
+    from rag.answerers.extractive.answerer import ExtractiveAnswerer
+    from rag.answerers.extractive.reader import UNREAD
+    from rag.chunks import Chunk
+
+    def chunk(n: int, text: str, language: str) -> Chunk:
+        return Chunk(f"d:{n}", "d", text, 0, len(text), n, "h", 3, "Title", "", language)
+
+    chunks = [
+        chunk(0, "The bridge opened in 1932 and cost 13 million pounds.", "en"),
+        chunk(1, "Le pont a ouvert en 1932 et a coûté 13 millions de livres.", "fr"),
+        chunk(2, "Its arch spans 503 metres.", ""),  # language unknown: read
+    ]
+    answerer = ExtractiveAnswerer(lambda texts: np.zeros((len(texts), 384)))
+    question = analyze("When did the bridge open?")
+    readings = answerer._read(question, "When did the bridge open?", chunks)
+    assert readings[1] is UNREAD and readings[0] is not UNREAD and readings[2] is not UNREAD
+    span = readings[0].best()
+    assert span is not None and "1932" in chunks[0].text[span.start : span.end]
+    # A French question reads the French chunk and not the English one.
+    french = answerer._read(analyze("Quand le pont a-t-il ouvert ?"), "Quand le pont a-t-il ouvert ?", chunks)
+    assert french[0] is UNREAD and french[1] is not UNREAD

@@ -18,8 +18,9 @@ from rag.answerers.base import AnswerRequest, refusal
 from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
 from rag.answerers.extractive.question import Question, analyze
-from rag.answerers.extractive.reader import Reader, load_reader
+from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
 from rag.answerers.extractive.spans import distance, listed, range_end, render_span
+from rag.chunks import Chunk
 from rag.injection import chunk_instructions
 from rag.text import quantities, tokenize
 from rag.verify import split_sentences
@@ -97,7 +98,7 @@ class ExtractiveAnswerer:
             return Choice(question, [], [], [], 0.0, "no sentence was retrieved")
         vectors = self.encode([standalone.text, *(c.text for c in candidates)])
         cosines = [float(v) for v in vectors[1:] @ vectors[0]]
-        readings = self.reader.read(standalone.text, [r.chunk.text for r in request.sources])
+        readings = self._read(question, standalone.text, [r.chunk for r in request.sources])
         rows = feature_rows(question, candidates, cosines, readings)
         probabilities = [self.selector.sentence.probability(r) for r in rows]
         asks_year = bool(question.years)
@@ -114,6 +115,20 @@ class ExtractiveAnswerer:
         elif answerable[ANSWERABLE_FEATURES.index("names_missing")]:
             why = "the question's names are in no retrieved sentence"
         return Choice(question, candidates, rows, probabilities, p, why, order)
+
+    def _read(self, question: Question, text: str, chunks: Sequence[Chunk]) -> list[Reading]:
+        """The reader's reading of each chunk.
+
+        Chunks in another language than the question are not read: the reader reads one language at a time,
+        and the selector takes its scores there as unknown anyway.
+        """
+        read = [
+            i for i, c in enumerate(chunks) if not (question.language and c.language not in ("", question.language))
+        ]
+        readings = [UNREAD] * len(chunks)
+        for i, reading in zip(read, self.reader.read(text, [chunks[i].text for i in read]), strict=True):
+            readings[i] = reading
+        return readings
 
     def compose(self, request: AnswerRequest) -> str:
         """The whole answer as one text; fills request.trace with the choice."""

@@ -57,6 +57,9 @@ class Reading:
         return Span(self.offsets[pieces[i]][0], self.offsets[pieces[j]][1], float(scores[i, j]))
 
 
+UNREAD = Reading(0.0, (), (), [])  # a passage the reader did not read: no span in it
+
+
 class Reader:
     """The reader graph and the bundled model's tokenizer."""
 
