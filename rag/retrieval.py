@@ -264,7 +264,7 @@ def _multilingual_vectors(chunks: list[Chunk], snapshot: Path | None, progress: 
         disable=not progress or len(todo) < BAR_FROM,
     ):
         batch = todo[start : start + step]
-        known.update(zip(batch, encoder.encode(batch, cache=False), strict=True))
+        known.update(zip(batch, encoder.encode(batch), strict=True))
     # Rounded as the snapshot keeps them: the process that encodes ranks as the next one that loads.
     return np.array([known[_encoded(c)] for c in chunks], dtype=np.float16).astype(np.float32)
 

@@ -61,10 +61,11 @@ def test_vectors_are_kept_with_the_snapshot_and_reused_after_an_ingest(
     encoded: list[str] = []
     original = MultilingualEncoder.encode
 
-    def counting(self: MultilingualEncoder, texts: list[str], cache: bool = True) -> object:
-        if not cache:
-            encoded.extend(texts)
-        return original(self, texts, cache)
+    asked = {"Quel est le PIB de la Finlande ?", "Combien a coûté le projet zorblax ?"}
+
+    def counting(self: MultilingualEncoder, texts: list[str]) -> object:
+        encoded.extend(t for t in texts if t not in asked)  # chunks only, not the questions
+        return original(self, texts)
 
     monkeypatch.setattr(MultilingualEncoder, "encode", counting)
     # A new process on an unchanged store: the same vectors, none encoded again.
