@@ -73,7 +73,6 @@ class HybridRetriever:
         self._order: list[str] = []
         self._bm25: Any = None
         self._vectors: Any = None  # the multilingual encoder's vector of each chunk, in _order (None: not used)
-        self._progress = False
         self._at: dict[tuple[str, int], Chunk] = {}  # (doc id, position) -> chunk
 
     def chunks(self) -> dict[str, Chunk]:
@@ -86,13 +85,9 @@ class HybridRetriever:
 
         `rag ingest` ends with this, so the first question does not pay for it.
         """
-        self._progress = progress
-        try:
-            self._sync()
-        finally:
-            self._progress = False
+        self._sync(progress)
 
-    def _sync(self) -> None:
+    def _sync(self, progress: bool = False) -> None:
         version = self.store.version()
         if version == self._version:
             return
@@ -101,7 +96,7 @@ class HybridRetriever:
         if loaded is None:
             chunks = self.store.chunks()
             bm25 = _bm25_index(chunks)
-            vectors = _multilingual_vectors(chunks, self.snapshot, self._progress) if multilingual and chunks else None
+            vectors = _multilingual_vectors(chunks, self.snapshot, progress) if multilingual and chunks else None
             # Saved only when no write moved the version while the chunks were read.
             if self.snapshot and bm25 is not None and self.store.version() == version:
                 _save_snapshot(self.snapshot, version, chunks, bm25, vectors)
@@ -142,6 +137,9 @@ class HybridRetriever:
     def multilingual(self, query: str, n: int) -> list[tuple[str, float]]:
         """Chunk ids ranked by the multilingual encoder's cosine (empty when the store's model is multilingual)."""
         self._sync()
+        return self._multilingual_ranked(query, n)
+
+    def _multilingual_ranked(self, query: str, n: int) -> list[tuple[str, float]]:
         if self._vectors is None:
             return []
         import numpy as np
@@ -159,7 +157,7 @@ class HybridRetriever:
         language = guess_language(query)
         # The store's model reads English: it ranks for English questions, the multilingual encoder for others.
         multilingual = self._vectors is not None and language != "en"
-        dense = self.multilingual(query, candidates) if multilingual else self.dense(query, candidates)
+        dense = self._multilingual_ranked(query, candidates) if multilingual else self.dense(query, candidates)
         model = "multilingual" if multilingual else "bundled"
         found: dict[str, Retrieved] = {}
         for rank, (chunk_id, sim) in enumerate(dense, start=1):
@@ -191,6 +189,7 @@ def _bm25_index(chunks: list[Chunk]) -> Any:
 
 SNAPSHOT_FORMAT = 2
 STAMP = "snapshot.json"  # written last: a directory without it is incomplete
+CHUNKS = "chunks.jsonl"
 BAR_FROM = 1000  # chunks to encode (about 10 s) from which a progress bar is shown
 VECTORS = "multilingual.npy"  # float16: half the disk, cosines unchanged to 3 decimals
 # Tokenized into the stamp: a snapshot made by a version of tokenize() that cuts words otherwise is not used.
@@ -216,8 +215,7 @@ def _load_snapshot(
         # The count catches a writer killed between its two version moves, which leaves the version as it was.
         if stamp != _stamp(version, store.count()):
             return None
-        with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
-            chunks = [Chunk(**json.loads(line)) for line in lines]
+        chunks = _snapshot_chunks(path)
         bm25 = bm25s.BM25.load(str(path), show_progress=False)
         vectors = np.load(path / VECTORS).astype(np.float32) if multilingual else None
     except (OSError, ValueError, KeyError, TypeError):
@@ -225,6 +223,12 @@ def _load_snapshot(
     if len(chunks) != stamp["chunks"] or (vectors is not None and len(vectors) != len(chunks)):
         return None
     return chunks, bm25, vectors
+
+
+def _snapshot_chunks(path: Path) -> list[Chunk]:
+    """The chunks a snapshot holds, in its order."""
+    with (path / CHUNKS).open(encoding="utf-8") as lines:
+        return [Chunk(**json.loads(line)) for line in lines]
 
 
 def _encoded(chunk: Chunk) -> str:
@@ -246,8 +250,7 @@ def _multilingual_vectors(chunks: list[Chunk], snapshot: Path | None, progress: 
     known: dict[str, Any] = {}
     try:
         if snapshot is not None:
-            with (snapshot / "chunks.jsonl").open(encoding="utf-8") as lines:
-                before = [Chunk(**json.loads(line)) for line in lines]
+            before = _snapshot_chunks(snapshot)
             vectors = np.load(snapshot / VECTORS)
             if len(vectors) == len(before):
                 known = {_encoded(c): v for c, v in zip(before, vectors, strict=True)}
@@ -274,7 +277,7 @@ def _save_snapshot(path: Path, version: str, chunks: list[Chunk], bm25: Any, vec
     tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         tmp.mkdir(parents=True)
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
+        with (tmp / CHUNKS).open("w", encoding="utf-8") as out:
             out.writelines(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n" for c in chunks)
         bm25.save(str(tmp), show_progress=False)
         if vectors is not None:
