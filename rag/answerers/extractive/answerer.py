@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answerers.base import AnswerRequest, refusal
-from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
+from rag.answerers.extractive.features import FEATURES, Candidate, across_languages, feature_rows
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
@@ -122,9 +122,7 @@ class ExtractiveAnswerer:
         Chunks in another language than the question are not read: the reader reads one language at a time,
         and the selector takes its scores there as unknown anyway.
         """
-        read = [
-            i for i, c in enumerate(chunks) if not (question.language and c.language not in ("", question.language))
-        ]
+        read = [i for i, c in enumerate(chunks) if not across_languages(question, c.language)]
         readings = [UNREAD] * len(chunks)
         for i, reading in zip(read, self.reader.read(text, [chunks[i].text for i in read]), strict=True):
             readings[i] = reading

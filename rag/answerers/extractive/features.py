@@ -144,7 +144,7 @@ def feature_rows(
                 c.read.score - best_read if c.read else -10.0,
             ]
         )
-        if _across_languages(q, c):
+        if across_languages(q, c.language):
             for i in ACROSS_LANGUAGES:
                 raw[-1][i] = UNKNOWN
     best = [max((r[i] for r in raw if not math.isnan(r[i])), default=0.0) for i in range(3)]
@@ -158,9 +158,9 @@ ACROSS_LANGUAGES = tuple(
 )
 
 
-def _across_languages(q: Question, c: Candidate) -> bool:
-    """The question and the sentence are in different languages (both known)."""
-    return bool(q.language and c.language) and q.language != c.language
+def across_languages(q: Question, language: str) -> bool:
+    """The question and a text in `language` are in different languages (both known)."""
+    return bool(q.language and language) and q.language != language
 
 
 def _translated(token: str, tokens: set[str]) -> bool:
