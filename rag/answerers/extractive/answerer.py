@@ -9,6 +9,7 @@ checks it like any other answer; every extractive line is a verbatim quote or a 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from rag.verify import split_sentences
 
 LIST_ITEM = re.compile(r"\s*(?:[-*•]|\d+[.)])\s")
 SAME_LANGUAGE_SHARE = 0.8  # a sentence in the question's language this close to the best one is quoted first
+READ_CHUNKS = 3  # the reader reads this many chunks in the question's language, the best ranked
 MAX_SHORT_WORDS = 12  # a longer span is a clause, not a short answer: the quote says it better
 Encode = Callable[[Sequence[str]], Any]  # texts -> numpy array of unit vectors
 
@@ -96,8 +98,7 @@ class ExtractiveAnswerer:
         candidates = candidates_of(request)
         if not candidates:
             return Choice(question, [], [], [], 0.0, "no sentence was retrieved")
-        vectors = self.encode([standalone.text, *(c.text for c in candidates)])
-        cosines = [float(v) for v in vectors[1:] @ vectors[0]]
+        cosines = self._cosines(question, standalone.text, candidates)
         readings = self._read(question, standalone.text, [r.chunk for r in request.sources])
         rows = feature_rows(question, candidates, cosines, readings)
         probabilities = [self.selector.sentence.probability(r) for r in rows]
@@ -116,13 +117,29 @@ class ExtractiveAnswerer:
             why = "the question's names are in no retrieved sentence"
         return Choice(question, candidates, rows, probabilities, p, why, order)
 
+    def _cosines(self, question: Question, text: str, candidates: Sequence[Candidate]) -> list[float]:
+        """The bundled model's cosine of the question and each candidate in its language (NaN elsewhere).
+
+        Across languages the English-only model's cosine means little, and the selector takes it as unknown:
+        those sentences are not encoded at all.
+        """
+        same = [i for i, c in enumerate(candidates) if not across_languages(question, c.language)]
+        cosines = [math.nan] * len(candidates)
+        if same:
+            vectors = self.encode([text, *(candidates[i].text for i in same)])
+            for i, cosine in zip(same, vectors[1:] @ vectors[0], strict=True):
+                cosines[i] = float(cosine)
+        return cosines
+
     def _read(self, question: Question, text: str, chunks: Sequence[Chunk]) -> list[Reading]:
         """The reader's reading of each chunk.
 
-        Chunks in another language than the question are not read: the reader reads one language at a time,
-        and the selector takes its scores there as unknown anyway.
+        Only the first READ_CHUNKS chunks in the question's language are read: the reader is most of an
+        answer's time, and answers rarely come from lower chunks. Chunks in another language are never read
+        (the reader reads one language at a time). The selector takes an unread chunk's reader scores as
+        unknown.
         """
-        read = [i for i, c in enumerate(chunks) if not across_languages(question, c.language)]
+        read = [i for i, c in enumerate(chunks) if not across_languages(question, c.language)][:READ_CHUNKS]
         readings = [UNREAD] * len(chunks)
         for i, reading in zip(read, self.reader.read(text, [chunks[i].text for i in read]), strict=True):
             readings[i] = reading

@@ -6,7 +6,8 @@ question's words it sits, whether the question's names, years and figures are th
 ranked, and what the reader (a span-extraction model) finds in it: its best span's score against the
 chunk's "no answer" score, and against the best span of any candidate. The bundled model reads one
 language at a time: where the question and the sentence are in different languages, its cosine and the
-reader's scores are unknown (NaN), and the scorer gives them no weight. Each similarity also comes as its
+reader's scores are unknown (NaN), and the scorer gives them no weight; so are the reader's scores of a
+chunk the answerer did not read (it reads the best-ranked few). Each similarity also comes as its
 gap to the best candidate of the same question, so the model can compare candidates with each other.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.answerers.extractive.question import Question, years_in
-from rag.answerers.extractive.reader import Reading, Span
+from rag.answerers.extractive.reader import UNREAD, Reading, Span
 from rag.answerers.extractive.spans import distance, spans
 from rag.text import TRANSLATIONS, fold, quantities, same_word, squash, tokenize, word_overlap
 
@@ -144,18 +145,19 @@ def feature_rows(
                 c.read.score - best_read if c.read else -10.0,
             ]
         )
-        if across_languages(q, c.language):
-            for i in ACROSS_LANGUAGES:
-                raw[-1][i] = UNKNOWN
+        unread = readings[c.n - 1] is UNREAD
+        unknown = ACROSS_LANGUAGES if across_languages(q, c.language) else NOT_READ if unread else ()
+        for i in unknown:
+            raw[-1][i] = UNKNOWN
     best = [max((r[i] for r in raw if not math.isnan(r[i])), default=0.0) for i in range(3)]
     return [[r[0], r[0] - best[0], r[1], r[1] - best[1], r[2], r[2] - best[2], *r[3:]] for r in raw]
 
 
 UNKNOWN = math.nan  # a feature that cannot be measured: the model gives it no weight (its training mean)
 # Where dense, reader and reader_gap sit in a row before the gaps to the best candidate are put in.
-ACROSS_LANGUAGES = tuple(
-    i for i, name in enumerate(n for n in FEATURES if n not in GAPS) if name in ("dense", "reader", "reader_gap")
-)
+_BEFORE_GAPS = [n for n in FEATURES if n not in GAPS]
+ACROSS_LANGUAGES = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name in ("dense", "reader", "reader_gap"))
+NOT_READ = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name in ("reader", "reader_gap"))  # chunks left unread
 
 
 def across_languages(q: Question, language: str) -> bool:

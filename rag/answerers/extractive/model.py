@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -120,6 +120,11 @@ def answerable_row(
         top[at["typed_span"]],
         float(asks_year and not any(r[at["year_match"]] for r in rows)),
         float(max(r[at["names"]] for r in rows) < 0.5),
-        max(r[at["reader"]] for r in rows),
+        _known_max(r[at["reader"]] for r in rows),
         top[at["reader"]],
     ]
+
+
+def _known_max(values: Iterable[float]) -> float:
+    """The largest value that is known (not NaN); NaN when none is."""
+    return max((v for v in values if not math.isnan(v)), default=math.nan)
