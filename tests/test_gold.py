@@ -16,8 +16,9 @@ from rag.config import load_settings
 from rag.engine import Engine
 from tests.conftest import CORPUS
 
-# Measured (14/25 before French questions were ranked by the multilingual encoder; the rules: 13/25). Target 85%.
-HOLDOUT_FLOOR = 15 / 25
+# Measured 16/25 (15/25 with the one-epoch reader, 14/25 before French questions were ranked by the
+# multilingual encoder; the rules: 13/25). Target 85%.
+HOLDOUT_FLOOR = 16 / 25
 FIELDS = ("id", "turns", "answerable")
 
 
@@ -74,10 +75,13 @@ def test_extractive_quality_floors(items: list[dict[str, Any]]) -> None:
     # held-out set from 14 to 15 of 25, and two French gold questions changed their retrieved chunks; and
     # once more (39 -> 38) when the reader stopped reading chunks in the other language (its scores there
     # were discarded, but swayed the rest): median answer 105 -> 71 ms here, one English question answered
-    # by a French sentence is now refused (and one wrong answer became a refusal).
+    # by a French sentence is now refused (and one wrong answer became a refusal). Then both floors moved
+    # down once more (38/55 -> 36/55, 5/9 -> 4/9) for the reader's second epoch, which on the public test
+    # splits end to end states 61% of French answers against 57% and refuses 30% of SQuAD's unanswerable
+    # questions against 21% (README): gold 39 -> 36 and 5/9 -> 4/9, held-out 15 -> 16 of 25.
     print(f"gold: {rate(items, True):.3f} answerable, {rate(items, False):.3f} unanswerable refused")
-    assert rate(items, answerable=True) >= 38 / 55
-    assert rate(items, answerable=False) >= 5 / 9
+    assert rate(items, answerable=True) >= 36 / 55
+    assert rate(items, answerable=False) >= 4 / 9
 
 
 def test_held_out_quality_floors(engine: Engine) -> None:

@@ -235,3 +235,27 @@ def test_the_reader_reads_the_best_chunks_in_the_questions_language() -> None:
     many = [chunk(n, f"The bridge's pier number {n} was built in {1900 + n}.", "en") for n in range(READ_CHUNKS + 2)]
     readings = answerer._read(question, "When did the bridge open?", [chunks[1], *many])
     assert [r is not UNREAD for r in readings] == [False, *[True] * READ_CHUNKS, False, False]
+
+
+def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> None:
+    """Two documents word the same fact alike with different figures: the runner-up is no copy to drop."""
+    from rag.answerers.base import AnswerRequest
+    from rag.answerers.extractive.answerer import ExtractiveAnswerer
+    from rag.chunks import Chunk
+    from rag.config import Settings
+    from rag.conversation import Standalone
+    from rag.embedders.factory import embedder_for
+    from rag.retrieval import Retrieved
+
+    def source(doc: str, text: str) -> Retrieved:
+        return Retrieved(Chunk(f"{doc}:0", doc, text, 0, len(text), 0, "h", 3, doc, "", "en"), 0.03)
+
+    question = "What was Norway's GDP in 2023?"
+    sources = [
+        source("national", "Statistics Norway puts the country's gross domestic product in 2023 at $485 billion."),
+        source("bank", "The World Bank puts Norway's gross domestic product in 2023 at $470 billion."),
+    ]
+    answerer = ExtractiveAnswerer(embedder_for(Settings()).embed_sentences)
+    answer = answerer.compose(AnswerRequest(question, Standalone(question, question), "en", sources))
+    assert "$485 billion" in answer and "$470 billion" in answer, answer
+    assert "[1]" in answer and "[2]" in answer

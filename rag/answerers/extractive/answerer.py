@@ -237,7 +237,14 @@ def _disagrees(q: Question, best: Candidate, other: Candidate, request: AnswerRe
 
 
 def _near_copy(other: Candidate, best: Candidate) -> bool:
+    """Mostly the same words and no figure of its own: quoting it would say the same thing twice.
+
+    A sentence worded like the best one but with another figure is a disagreement, not a copy.
+    """
     words, said = set(tokenize(other.text)), set(tokenize(best.text))
+    figures = quantities(best.text)
+    if any(not any(mine.same(theirs) for mine in figures) for theirs in quantities(other.text)):
+        return False
     return len(words & said) >= 0.7 * max(1, len(words))
 
 
