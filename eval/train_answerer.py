@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.answerers.extractive.answerer import READ_CHUNKS, short_span
+from rag.answerers.extractive.answerer import read_best, short_span
 from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, answerable_row
 from rag.answerers.extractive.question import Question, analyze
-from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
+from rag.answerers.extractive.reader import Reader, Reading, load_reader
 from rag.text import fold
 from rag.verify import split_sentences
 
@@ -225,8 +225,7 @@ def _example(
     if not candidates:
         return None
     cosines = [float(q_vec @ embeddings[c.text]) for c in candidates]
-    readings = reader.read(item.question, [p for _, p in ranked[:READ_CHUNKS]])  # as the answerer reads them
-    readings += [UNREAD] * (len(ranked) - len(readings))
+    readings = read_best(reader.read, item.question, [p for _, p in ranked], [True] * len(ranked))  # one language
     rows = feature_rows(question, candidates, cosines, readings)
     labels = [int(contains_answer(c.text, item.answers)) for c in candidates]
     return Example(item, question, candidates, rows, labels, out_of_scope)

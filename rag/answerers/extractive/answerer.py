@@ -139,11 +139,8 @@ class ExtractiveAnswerer:
         (the reader reads one language at a time). The selector takes an unread chunk's reader scores as
         unknown.
         """
-        read = [i for i, c in enumerate(chunks) if not across_languages(question, c.language)][:READ_CHUNKS]
-        readings = [UNREAD] * len(chunks)
-        for i, reading in zip(read, self.reader.read(text, [chunks[i].text for i in read]), strict=True):
-            readings[i] = reading
-        return readings
+        readable = [not across_languages(question, c.language) for c in chunks]
+        return read_best(self.reader.read, text, [c.text for c in chunks], readable)
 
     def compose(self, request: AnswerRequest) -> str:
         """The whole answer as one text; fills request.trace with the choice."""
@@ -170,6 +167,21 @@ class ExtractiveAnswerer:
                     lines.append(f"{lead} {short_answer(q, second, request.language)} [{second.n}]")
                     lines.append(f"« {second.text.strip()} » [{second.n}]")
         return "\n".join(lines)
+
+
+def read_best(
+    read: Callable[[str, list[str]], list[Reading]], text: str, passages: Sequence[str], readable: Sequence[bool]
+) -> list[Reading]:
+    """`read`'s readings of the first READ_CHUNKS readable passages, UNREAD for every other one.
+
+    The answerer and its training script (eval/train_answerer.py) read through this, so the selector learns
+    the reader's scores where, and only where, it will have them.
+    """
+    chosen = [i for i, ok in enumerate(readable) if ok][:READ_CHUNKS]
+    readings = [UNREAD] * len(passages)
+    for i, reading in zip(chosen, read(text, [passages[i] for i in chosen]), strict=True):
+        readings[i] = reading
+    return readings
 
 
 def _prefer_language(
