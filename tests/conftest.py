@@ -20,6 +20,15 @@ from rag.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"  # the public data beside the checkout: training scripts and tests read it
+needs_qa = pytest.mark.skipif(
+    not all((SHARED / "qa" / f"{language}.jsonl").is_file() for language in ("en", "fr")),
+    reason=f"the public QA data is not at {SHARED / 'qa'} (a checkout beside ../shared)",
+)
+needs_claims = pytest.mark.skipif(
+    not (SHARED / "claims" / "en.jsonl").is_file(),
+    reason=f"the shared claim pairs are not at {SHARED / 'claims'} (a checkout beside ../shared)",
+)
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
 os.environ["HF_HUB_OFFLINE"] = "1"

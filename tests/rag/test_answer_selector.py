@@ -15,8 +15,7 @@ from rag.answerers.extractive.model import ANSWERABLE_FEATURES, LogisticModel, a
 from rag.answerers.extractive.question import analyze, question_type
 from rag.answerers.extractive.reader import Reading, Span
 from rag.answerers.extractive.spans import best_span, render_span, spans
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from tests.conftest import SHARED, needs_qa
 
 
 @pytest.mark.parametrize(
@@ -167,10 +166,9 @@ def test_shipped_weights_name_the_features_the_code_computes() -> None:
 
 FLOORS = (("en", 0.81), ("fr", 0.44))  # top-1 sentence holds the answer: measured 128/150, 73/150, minus 0.03+
 OUT_OF_SCOPE_FLOOR = 0.79  # out-of-scope questions refused: measured 64/75, minus 0.06
-needs_data = pytest.mark.skipif(not (SHARED / "qa" / "en.jsonl").is_file(), reason="../shared/qa is not here")
 
 
-@needs_data
+@needs_qa
 def test_retraining_on_a_fixed_sample_gives_the_same_weights(tmp_path: Path) -> None:
     from eval.train_answerer import train
 
@@ -180,7 +178,7 @@ def test_retraining_on_a_fixed_sample_gives_the_same_weights(tmp_path: Path) -> 
     assert first["sentence"]["features"] == list(FEATURES)
 
 
-@needs_data
+@needs_qa
 def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
     """Sentence choice on articles the weights never saw (the test split), with the shipped weights."""
     from eval.train_answerer import Embeddings, build_examples, load

@@ -1,7 +1,6 @@
 """The learned claim checker: each named feature on small pairs, the hard rules, a pinned retrain, floors."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,12 +16,9 @@ from rag.checker import (
     trace,
 )
 from rag.verify import check_claim
+from tests.conftest import SHARED, needs_claims
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "claims"
-needs_shared = pytest.mark.skipif(
-    not (SHARED / "en.jsonl").is_file(),
-    reason=f"the shared claim pairs are not at {SHARED} (a checkout beside ../shared)",
-)
+CLAIMS = SHARED / "claims"
 
 
 def f(claim: str, evidence: str) -> dict[str, float]:
@@ -165,11 +161,11 @@ def test_dense_cosine_through_the_checker_stays_optional() -> None:
 # --- the training script ------------------------------------------------------------------------------------
 
 
-@needs_shared
+@needs_claims
 def test_a_retrain_on_a_fixed_sample_gives_the_same_weights_twice() -> None:
     from eval.train_checker import dump, is_dev, load_pairs, weights_for
 
-    rows = [r for r in load_pairs(SHARED) if not is_dev(r["group"])][::25]
+    rows = [r for r in load_pairs(CLAIMS) if not is_dev(r["group"])][::25]
     first, second = dump(weights_for(rows, select=False)), dump(weights_for(rows, select=False))
     assert first == second
     weights = json.loads(first)
@@ -177,7 +173,7 @@ def test_a_retrain_on_a_fixed_sample_gives_the_same_weights_twice() -> None:
     assert set(weights["stages"]) == {"support", "conflict"}
 
 
-@needs_shared
+@needs_claims
 @pytest.mark.parametrize(
     ("language", "step", "floor", "contradicted_floor"), [("en", 4, 0.64, 0.45), ("fr", 2, 0.68, 0.5)]
 )
@@ -187,7 +183,7 @@ def test_floor_on_the_dev_split(language: str, step: int, floor: float, contradi
     from eval.train_checker import balanced_supported, contradicted_flagged, featurize, is_dev, load_pairs, predict
     from rag.checker import entailment
 
-    rows = [r for r in load_pairs(SHARED) if is_dev(r["group"]) and r["language"] == language][::step]
+    rows = [r for r in load_pairs(CLAIMS) if is_dev(r["group"]) and r["language"] == language][::step]
     pred = predict(load_checker(), featurize(rows, "claim", "evidence", None, entailment()))
     gold = [r["label"] for r in rows]
     assert (balanced_supported(gold, pred) or 0.0) >= floor

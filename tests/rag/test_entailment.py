@@ -5,12 +5,9 @@ from pathlib import Path
 import pytest
 
 from rag.entailment import LABELS, WINDOW, load_entailment, window
+from tests.conftest import SHARED, needs_claims
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "claims"
-needs_shared = pytest.mark.skipif(
-    not (SHARED / "en.jsonl").is_file(),
-    reason=f"the shared claim pairs are not at {SHARED} (a checkout beside ../shared)",
-)
+CLAIMS = SHARED / "claims"
 
 
 def probabilities(evidence: str, claim: str) -> dict[str, float]:
@@ -60,13 +57,13 @@ def test_long_evidence_is_read_around_its_best_sentence() -> None:
     assert window(evidence, "")[:20] == evidence[:20]
 
 
-@needs_shared
+@needs_claims
 def test_floor_on_the_dev_split_as_a_verdict() -> None:
     # Pairs never trained on (the checker's dev split). The model alone, as the verdict (the most probable
     # label), every 8th English dev pair (198): measured 0.694; the floor is 0.03 under.
     from eval.train_checker import balanced_supported, is_dev, load_pairs
 
-    rows = [r for r in load_pairs(SHARED) if is_dev(r["group"]) and r["language"] == "en"][::8]
+    rows = [r for r in load_pairs(CLAIMS) if is_dev(r["group"]) and r["language"] == "en"][::8]
     pred = [max((p := probabilities(r["evidence"], r["claim"])), key=p.__getitem__) for r in rows]
     assert (balanced_supported([r["label"] for r in rows], pred) or 0.0) >= FLOOR
 
@@ -74,12 +71,12 @@ def test_floor_on_the_dev_split_as_a_verdict() -> None:
 FLOOR = 0.66
 
 
-@needs_shared
+@needs_claims
 def test_retraining_on_a_fixed_sample_gives_the_same_graph(tmp_path: Path) -> None:
     from eval.train_nli import train
 
-    first = train(SHARED, tmp_path / "a.onnx", limit=32, epochs=1)
-    second = train(SHARED, tmp_path / "b.onnx", limit=32, epochs=1)
+    first = train(CLAIMS, tmp_path / "a.onnx", limit=32, epochs=1)
+    second = train(CLAIMS, tmp_path / "b.onnx", limit=32, epochs=1)
     assert first["sha256"] == second["sha256"] and first["pairs"] == 32
 
 

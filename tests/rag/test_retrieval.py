@@ -15,10 +15,7 @@ from rag.config import Settings
 from rag.embedders.multilingual import MultilingualEncoder
 from rag.engine import Engine
 from rag.text import fold
-from tests.conftest import CORPUS
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-needs_data = pytest.mark.skipif(not (SHARED / "qa" / "fr.jsonl").is_file(), reason="../shared/qa is not here")
+from tests.conftest import CORPUS, SHARED, needs_qa
 
 
 def _hit_rate(engine: Engine, items: list[SquadItem], k: int = 5) -> float:
@@ -29,7 +26,7 @@ def _hit_rate(engine: Engine, items: list[SquadItem], k: int = 5) -> float:
     return hits / len(items)
 
 
-@needs_data
+@needs_qa
 def test_french_questions_find_their_passage_more_often_with_the_multilingual_encoder(
     settings: Settings, tmp_path: Path
 ) -> None:
