@@ -23,7 +23,7 @@ from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
 from rag.answerers.extractive.spans import distance, listed, range_end, render_span
 from rag.chunks import Chunk
 from rag.injection import chunk_instructions
-from rag.text import quantities, tokenize
+from rag.text import fold, quantities, tokenize
 from rag.verify import split_sentences
 
 LIST_ITEM = re.compile(r"\s*(?:[-*•]|\d+[.)])\s")
@@ -156,16 +156,15 @@ class ExtractiveAnswerer:
             lines.append(f"{short} [{best.n}]")
         lines.append(f"« {best.text.strip()} » [{best.n}]")
         p_second = choice.probabilities[choice.order[1]] if len(ranked) > 1 else 0.0
-        if len(ranked) > 1 and p_second >= self.selector.second_above:
+        if len(ranked) > 1 and quotes_runner_up(q, best, ranked[1], p_best, p_second, self.selector):
             second = ranked[1]
-            if not _near_copy(second, best):
-                sure = p_second >= self.selector.short_above  # both sentences confidently answer the question
-                if lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request):
-                    lines.append(f"« {second.text.strip()} » [{second.n}]")
-                else:
-                    lead = "Another source gives" if request.language == "en" else "Une autre source indique"
-                    lines.append(f"{lead} {short_answer(q, second, request.language)} [{second.n}]")
-                    lines.append(f"« {second.text.strip()} » [{second.n}]")
+            sure = p_second >= self.selector.short_above  # both sentences confidently answer the question
+            if lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request):
+                lines.append(f"« {second.text.strip()} » [{second.n}]")
+            else:
+                lead = "Another source gives" if request.language == "en" else "Une autre source indique"
+                lines.append(f"{lead} {short_answer(q, second, request.language)} [{second.n}]")
+                lines.append(f"« {second.text.strip()} » [{second.n}]")
         return "\n".join(lines)
 
 
@@ -238,6 +237,42 @@ def short_answer(q: Question, c: Candidate, language: str) -> str:
     return text
 
 
+def quotes_runner_up(
+    q: Question, best: Candidate, second: Candidate, p_best: float, p_second: float, selector: Selector | Thresholds
+) -> bool:
+    """Whether the runner-up sentence is quoted after the best one.
+
+    It is when it scores at least `second_above` and is not a near copy of the best sentence, unless the
+    best one leads with a confident short answer and the runner-up, less sure, gives another value of the
+    asked type: quoted there it reads as a second answer to the question. (Public dev split, 824 English /
+    276 French answered questions: answers quoting a runner-up 60% -> 54% / 78% -> 76%; answers stating
+    the gold answer unchanged / one fewer; test split: 0.4 / 0.3 points fewer.)
+    """
+    if p_second < selector.second_above or _near_copy(second, best):
+        return False
+    return not (p_best >= selector.short_above > p_second and _competes(q, best, second))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The selector's two quoting thresholds, as the training script holds them before a Selector exists."""
+
+    second_above: float
+    short_above: float
+
+
+def _competes(q: Question, best: Candidate, other: Candidate) -> bool:
+    """The other sentence gives another value of the asked type, about something else.
+
+    Worded like the best sentence, another figure is a disagreement about the same thing, to be shown.
+    """
+    mine, theirs = short_span(q, best), short_span(q, other)
+    if not (q.typed and mine and theirs) or _alike(other, best):
+        return False
+    a, b = quantities(mine), quantities(theirs)
+    return not a[0].same(b[0]) if a and b else fold(mine) != fold(theirs)
+
+
 def _disagrees(q: Question, best: Candidate, other: Candidate, request: AnswerRequest) -> bool:
     """Another document gives a different value of the same kind for the same asked thing."""
     if not (other.spans and q.kind in ("amount", "percent", "count", "rank", "date")):
@@ -253,10 +288,15 @@ def _near_copy(other: Candidate, best: Candidate) -> bool:
 
     A sentence worded like the best one but with another figure is a disagreement, not a copy.
     """
-    words, said = set(tokenize(other.text)), set(tokenize(best.text))
     figures = quantities(best.text)
     if any(not any(mine.same(theirs) for mine in figures) for theirs in quantities(other.text)):
         return False
+    return _alike(other, best)
+
+
+def _alike(other: Candidate, best: Candidate) -> bool:
+    """Most of the other sentence's words are the best one's."""
+    words, said = set(tokenize(other.text)), set(tokenize(best.text))
     return len(words & said) >= 0.7 * max(1, len(words))
 
 
