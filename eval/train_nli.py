@@ -1,6 +1,7 @@
 """Train the entailment model: a 3-way classifier head on the bundled MiniLM, shipped as an int8 ONNX graph.
 
     python -m eval.train_nli --data ../shared/claims --out rag/data/nli.onnx
+    python -m eval.train_nli --score rag/data/nli.onnx     # the graph alone on the dev split
 
 It reads (evidence, claim) as one pair of word-piece sequences and gives three logits: supported,
 contradicted, unsupported. The claim checker uses its probabilities as two of its named features.
@@ -21,9 +22,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval.train_checker import load_pairs, split_of
+from eval.train_checker import balanced_supported, is_dev, load_pairs, split_of
 from eval.train_reader import command, export, fine_tune, model_path, seeded_torch
-from rag.entailment import LABELS, MAX_PIECES  # the graph's logits in order; the window it reads
+from rag.entailment import LABELS, MAX_PIECES, Entailment  # the graph's logits in order; the window it reads
 
 BATCH = 16
 LEARNING_RATE = 5e-5
@@ -76,7 +77,7 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
 
     tokenizer = AutoTokenizer.from_pretrained(model_path())
     rows = [r for r in load_pairs(data) if split_of(r["group"]) == "nli"]
-    rows = rows[:limit] if limit else rows
+    rows = random.Random(SEED).sample(rows, limit) if limit else rows  # both languages, every source
     # Each label of a language weighs the same in the loss (the sources' label mixes differ).
     cells = Counter((r["language"], r["label"]) for r in rows)
     sizes = Counter(r["language"] for r in rows)
@@ -105,10 +106,33 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
     return {"pairs": len(rows), "steps": steps, "seconds": seconds, "sha256": digest}
 
 
+def score(data: Path, graph: Path) -> dict[str, Any]:
+    """The model alone as the verdict (its most probable label) on the dev split, per language.
+
+    Supported-vs-not balanced accuracy, and the share of contradicted pairs it calls contradicted.
+    """
+    model = Entailment.load(graph)
+    out: dict[str, Any] = {}
+    for language in ("en", "fr"):
+        rows = [r for r in load_pairs(data) if is_dev(r["group"]) and r["language"] == language]
+        verdicts = []
+        for r in rows:
+            p = model.probabilities(r["evidence"], r["claim"])
+            verdicts.append(max(LABELS, key=p.__getitem__))
+        gold = [r["label"] for r in rows]
+        flagged = [v == "contradicted" for g, v in zip(gold, verdicts, strict=True) if g == "contradicted"]
+        out[language] = {
+            "pairs": len(rows),
+            "balanced_supported": round(balanced_supported(gold, verdicts) or 0.0, 4),
+            "contradicted_flagged": round(sum(flagged) / max(1, len(flagged)), 4),
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Train and write the graph."""
-    limit = "train on the first N pairs only (a quick run)"
-    return command(argv, __doc__, train, EPOCHS, ("claims", "nli.onnx", limit))
+    """Train and write the graph, or score one."""
+    limit = "train on N pairs drawn at random (seeded) only (a quick run, or a point of a learning curve)"
+    return command(argv, __doc__, train, score, EPOCHS, ("claims", "nli.onnx", limit))
 
 
 if __name__ == "__main__":

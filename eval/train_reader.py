@@ -1,6 +1,7 @@
 """Train the answer reader: a span-extraction head on the bundled MiniLM, shipped as an int8 ONNX graph.
 
     python -m eval.train_reader --data ../shared/qa --out rag/data/reader.onnx
+    python -m eval.train_reader --score rag/data/reader.onnx     # the graph alone on the dev split
 
 The reader reads a question and a passage and gives, for every word piece, a start and an end logit; the
 [CLS] piece stands for "no answer here" (SQuAD 2.0's convention). The extractive answerer uses its best
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import math
 import os
 import random
 import sys
@@ -200,14 +203,57 @@ def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = No
         os.replace(int8, out)
 
 
+def score(data: Path, graph: Path) -> dict[str, Any]:
+    """The reader alone on the answerer's dev split, every question against its own paragraph.
+
+    Per language: SQuAD's token F1 and exact match of the best span on answerable questions, and the share
+    of unanswerable ones refused by the margin (best span minus "no answer") that refuses a tenth of the
+    answerable ones: its no-answer score, at the answerer's false-refusal budget.
+    """
+    from eval.squad import best_f1, normalize_answer
+    from rag.answerers.extractive.reader import Reader
+    from rag.embedders.onnx import bundled_tokenizer
+
+    reader = Reader(graph, bundled_tokenizer())
+    rows = []
+    for item in (i for i in load(data) if i.split == "dev"):
+        reading = reader.read(item.question, [item.context])[0]
+        best = reading.best()
+        span = item.context[best.start : best.end] if best else ""
+        margin = best.score - reading.null if best else -math.inf
+        lang = item.language
+        exact = any(normalize_answer(span, lang) == normalize_answer(a, lang) for a in item.answers)
+        rows.append((lang, item.answers, best_f1(span, item.answers, lang), exact, margin))
+    out: dict[str, Any] = {}
+    for language in ("en", "fr"):
+        answerable = [r for r in rows if r[0] == language and r[1]]
+        impossible = [r for r in rows if r[0] == language and not r[1]]
+        margins = sorted(r[4] for r in answerable)
+        cut = margins[len(margins) // 10]
+        out[language] = {
+            "answerable": len(answerable),
+            "f1": round(sum(r[2] for r in answerable) / len(answerable), 4),
+            "exact": round(sum(r[3] for r in answerable) / len(answerable), 4),
+            "unanswerable": len(impossible),
+            "unanswerable_refused": _share([r[4] < cut for r in impossible]),
+        }
+    return out
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Train and write the reader graph."""
-    limit = "train on the first N shuffled windows only (a quick run)"
-    return command(argv, __doc__, train, EPOCHS, ("qa", "reader.onnx", limit))
+    """Train and write the reader graph, or score one."""
+    limit = "train on the first N shuffled windows only (a quick run, or a point of a learning curve)"
+    return command(argv, __doc__, train, score, EPOCHS, ("qa", "reader.onnx", limit))
 
 
-def command(argv: list[str] | None, doc: str | None, train: Any, epochs: int, names: tuple[str, str, str]) -> int:
-    """The command line of a graph-training script: `train(data, out, limit, epochs)`, printed.
+def command(
+    argv: list[str] | None, doc: str | None, train: Any, score: Any, epochs: int, names: tuple[str, str, str]
+) -> int:
+    """The command line of a graph-training script: `train(data, out, limit, epochs)` or `score(data, graph)`, printed.
 
     `names`: the data folder under ../shared, the graph file under rag/data, and what --limit counts.
     """
@@ -217,7 +263,11 @@ def command(argv: list[str] | None, doc: str | None, train: Any, epochs: int, na
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / graph)
     parser.add_argument("--limit", type=int, help=limit_help)
     parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--score", type=Path, metavar="GRAPH", help="score this graph alone on the dev split")
     args = parser.parse_args(argv)
+    if args.score:
+        print(json.dumps(score(args.data, args.score)))
+        return 0
     print(train(args.data, args.out, args.limit, args.epochs), file=sys.stderr)
     return 0
 
