@@ -235,8 +235,9 @@ def test_the_reader_reads_the_best_chunks_in_the_questions_language() -> None:
     assert [r is not UNREAD for r in readings] == [False, *[True] * READ_CHUNKS, False, False]
 
 
-def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> None:
-    """Two documents word the same fact alike with different figures: the runner-up is no copy to drop."""
+def _compose(question: str, documents: dict[str, str]) -> tuple[str, dict[str, float]]:
+    """The extractive answer to `question` over one English chunk per document (ranked in order), and the
+    selector's probability of each traced candidate (by its first 20 characters)."""
     from rag.answerers.base import AnswerRequest
     from rag.answerers.extractive.answerer import ExtractiveAnswerer
     from rag.chunks import Chunk
@@ -245,42 +246,37 @@ def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> Non
     from rag.embedders.factory import embedder_for
     from rag.retrieval import Retrieved
 
-    def source(doc: str, text: str) -> Retrieved:
-        return Retrieved(Chunk(f"{doc}:0", doc, text, 0, len(text), 0, "h", 3, doc, "", "en"), 0.03)
-
-    question = "What was Norway's GDP in 2023?"
     sources = [
-        source("national", "Statistics Norway puts the country's gross domestic product in 2023 at $485 billion."),
-        source("bank", "The World Bank puts Norway's gross domestic product in 2023 at $470 billion."),
+        Retrieved(Chunk(f"{doc}:0", doc, text, 0, len(text), 0, "h", 3, doc, "", "en"), 0.03)
+        for doc, text in documents.items()
     ]
-    answerer = ExtractiveAnswerer(embedder_for(Settings()).embed_sentences)
-    answer = answerer.compose(AnswerRequest(question, Standalone(question, question), "en", sources))
+    request = AnswerRequest(question, Standalone(question, question), "en", sources)
+    answer = ExtractiveAnswerer(embedder_for(Settings()).embed_sentences).compose(request)
+    return answer, {c["text"][:20]: c["probability"] for c in request.trace["selector"]["candidates"]}
+
+
+def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> None:
+    """Two documents word the same fact alike with different figures: the runner-up is no copy to drop."""
+    answer, _ = _compose(
+        "What was Norway's GDP in 2023?",
+        {
+            "national": "Statistics Norway puts the country's gross domestic product in 2023 at $485 billion.",
+            "bank": "The World Bank puts Norway's gross domestic product in 2023 at $470 billion.",
+        },
+    )
     assert "$485 billion" in answer and "$470 billion" in answer, answer
     assert "[1]" in answer and "[2]" in answer
 
 
 def test_a_less_sure_sentence_giving_another_amount_is_not_quoted_under_a_confident_answer() -> None:
     """The runner-up scores enough to be quoted, but it gives another amount about something else."""
-    from rag.answerers.base import AnswerRequest
-    from rag.answerers.extractive.answerer import ExtractiveAnswerer
-    from rag.chunks import Chunk
-    from rag.config import Settings
-    from rag.conversation import Standalone
-    from rag.embedders.factory import embedder_for
-    from rag.retrieval import Retrieved
-
-    def source(doc: str, text: str) -> Retrieved:
-        return Retrieved(Chunk(f"{doc}:0", doc, text, 0, len(text), 0, "h", 3, doc, "", "en"), 0.03)
-
-    question = "How much did Norsk Hydro pay for the Alunorte refinery?"
-    sources = [
-        source("deal", "Norsk Hydro agreed to pay $4.9 billion for the Alunorte refinery in 2010."),
-        source("staff", "Some managers at Norsk Hydro were paid bonuses of up to $2 million."),
-    ]
-    answerer = ExtractiveAnswerer(embedder_for(Settings()).embed_sentences)
-    request = AnswerRequest(question, Standalone(question, question), "en", sources)
-    answer = answerer.compose(request)
-    scored = {c["text"][:20]: c["probability"] for c in request.trace["selector"]["candidates"]}
+    answer, scored = _compose(
+        "How much did Norsk Hydro pay for the Alunorte refinery?",
+        {
+            "deal": "Norsk Hydro agreed to pay $4.9 billion for the Alunorte refinery in 2010.",
+            "staff": "Some managers at Norsk Hydro were paid bonuses of up to $2 million.",
+        },
+    )
     selector = load_selector()
     assert scored["Norsk Hydro agreed t"] >= selector.short_above > scored["Some managers at Nor"]
     assert scored["Some managers at Nor"] >= selector.second_above  # enough to be quoted, were it not for this
