@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval.train_checker import balanced_supported, is_dev, load_pairs, split_of
+from eval.train_checker import balanced_supported, contradicted_flagged, is_dev, load_pairs, split_of
 from eval.train_reader import command, export, fine_tune, model_path, seeded_torch
 from rag.entailment import LABELS, MAX_PIECES, Entailment  # the graph's logits in order; the window it reads
 
@@ -112,19 +112,19 @@ def score(data: Path, graph: Path) -> dict[str, Any]:
     Supported-vs-not balanced accuracy, and the share of contradicted pairs it calls contradicted.
     """
     model = Entailment.load(graph)
+    dev = [r for r in load_pairs(data) if is_dev(r["group"])]
     out: dict[str, Any] = {}
     for language in ("en", "fr"):
-        rows = [r for r in load_pairs(data) if is_dev(r["group"]) and r["language"] == language]
+        rows = [r for r in dev if r["language"] == language]
         verdicts = []
         for r in rows:
             p = model.probabilities(r["evidence"], r["claim"])
             verdicts.append(max(LABELS, key=p.__getitem__))
         gold = [r["label"] for r in rows]
-        flagged = [v == "contradicted" for g, v in zip(gold, verdicts, strict=True) if g == "contradicted"]
         out[language] = {
             "pairs": len(rows),
             "balanced_supported": round(balanced_supported(gold, verdicts) or 0.0, 4),
-            "contradicted_flagged": round(sum(flagged) / max(1, len(flagged)), 4),
+            "contradicted_flagged": round(contradicted_flagged(gold, verdicts) or 0.0, 4),
         }
     return out
 
