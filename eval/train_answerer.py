@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.answerers.extractive.answerer import Thresholds, quotes_runner_up, read_best, short_span
+from rag.answerers.extractive.answerer import quotes_runner_up, read_best, short_span
 from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, answerable_row
 from rag.answerers.extractive.question import Question, analyze
@@ -334,7 +334,7 @@ def report(
 ) -> dict[str, Any]:
     """Per language: top-1 / top-2 sentence accuracy, refusals at the threshold, answers stated."""
     out: dict[str, Any] = {}
-    quoting = Thresholds(thresholds["second_above"], thresholds["short_above"])
+    quoting = thresholds["second_above"], thresholds["short_above"]
     for lang in ("en", "fr"):
         chosen = [
             (e, p, a) for e, p, a in zip(examples, probabilities, answerable, strict=True) if e.item.language == lang
@@ -351,7 +351,7 @@ def report(
             quoted = [best] + [
                 i
                 for i in order[1:2]
-                if quotes_runner_up(e.question, e.candidates[best], e.candidates[i], p[best], p[i], quoting)
+                if quotes_runner_up(e.question, e.candidates[best], e.candidates[i], p[best], p[i], *quoting)
             ]
             return any(e.labels[i] for i in quoted)
 

@@ -156,9 +156,12 @@ class ExtractiveAnswerer:
             lines.append(f"{short} [{best.n}]")
         lines.append(f"« {best.text.strip()} » [{best.n}]")
         p_second = choice.probabilities[choice.order[1]] if len(ranked) > 1 else 0.0
-        if len(ranked) > 1 and quotes_runner_up(q, best, ranked[1], p_best, p_second, self.selector):
+        sel = self.selector
+        if len(ranked) > 1 and quotes_runner_up(
+            q, best, ranked[1], p_best, p_second, sel.second_above, sel.short_above
+        ):
             second = ranked[1]
-            sure = p_second >= self.selector.short_above  # both sentences confidently answer the question
+            sure = p_second >= sel.short_above  # both sentences confidently answer the question
             if lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request):
                 lines.append(f"« {second.text.strip()} » [{second.n}]")
             else:
@@ -238,27 +241,25 @@ def short_answer(q: Question, c: Candidate, language: str) -> str:
 
 
 def quotes_runner_up(
-    q: Question, best: Candidate, second: Candidate, p_best: float, p_second: float, selector: Selector | Thresholds
+    q: Question,
+    best: Candidate,
+    second: Candidate,
+    p_best: float,
+    p_second: float,
+    second_above: float,
+    short_above: float,
 ) -> bool:
     """Whether the runner-up sentence is quoted after the best one.
 
     It is when it scores at least `second_above` and is not a near copy of the best sentence, unless the
-    best one leads with a confident short answer and the runner-up, less sure, gives another value of the
-    asked type: quoted there it reads as a second answer to the question. (Public dev split, 824 English /
-    276 French answered questions: answers quoting a runner-up 60% -> 54% / 78% -> 76%; answers stating
-    the gold answer unchanged / one fewer; test split: 0.4 / 0.3 points fewer.)
+    best one leads with a confident short answer (`short_above`) and the runner-up, less sure, gives
+    another value of the asked type: quoted there it reads as a second answer to the question. (Public
+    dev split, 824 English / 276 French answered questions: answers quoting a runner-up 60% -> 54% /
+    78% -> 76%; answers stating the gold answer unchanged / one fewer; test split: 0.4 / 0.3 points fewer.)
     """
-    if p_second < selector.second_above or _near_copy(second, best):
+    if p_second < second_above or _near_copy(second, best):
         return False
-    return not (p_best >= selector.short_above > p_second and _competes(q, best, second))
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The selector's two quoting thresholds, as the training script holds them before a Selector exists."""
-
-    second_above: float
-    short_above: float
+    return not (p_best >= short_above > p_second and _competes(q, best, second))
 
 
 def _competes(q: Question, best: Candidate, other: Candidate) -> bool:
