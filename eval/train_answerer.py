@@ -80,13 +80,13 @@ def load(folder: Path) -> list[Item]:
 
 @dataclass
 class Embeddings:
-    """Unit vectors of texts by the bundled model's question graph, kept in a cache file between runs."""
+    """Unit vectors of texts as the answerer embeds its candidates (embed_sentences), kept in a cache file."""
 
     cache: Path
     vectors: dict[str, Any] = field(default_factory=dict)
 
     def fill(self, texts: Iterable[str]) -> None:
-        """Embed every text not yet known, in sorted order and fixed batches (the same floats every run)."""
+        """Embed every text not yet known (one at a time, as the answerer does: the same floats every run)."""
         from tqdm import tqdm
 
         from rag.embedders.factory import get_embedder, onnx_dir
@@ -399,7 +399,7 @@ def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
     if limit:
         by_split = {k: v[:limit] for k, v in by_split.items()}
     embeddings = Embeddings(cache)
-    readings = Readings(load_reader(), cache.with_name(f"{cache.stem}-readings-{_reader_digest()}.pkl"))
+    readings = Readings(load_reader(), cache.with_name(f"qa-readings-{_reader_digest()}.pkl"))
     examples = {k: build_examples(v, embeddings, readings) for k, v in sorted(by_split.items()) if k != "reader"}
     readings.save()
     in_scope = [e for e in examples["train"] if not e.out_of_scope]  # sentences are ranked within an article
@@ -445,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "qa")
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "data" / "answer_selector.json")
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "rag-assistant-train" / "qa-vectors.pkl")
+    cache = Path.home() / ".cache" / "rag-assistant-train" / "qa-vectors-int8.pkl"
+    parser.add_argument("--cache", type=Path, default=cache)
     parser.add_argument("--limit", type=int, help="first N questions of each split (a quick run)")
     parser.add_argument(
         "--write-split", choices=[name for _, name in SPLITS], help="write that split's questions as JSONL"
