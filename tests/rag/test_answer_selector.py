@@ -32,6 +32,12 @@ from tests.conftest import SHARED, needs_qa
         ("How old was Mozart when he died?", "age"),
         ("Is the river navigable in winter?", "yesno"),
         ("Why did the empire decline?", "description"),
+        # The noun after "which"/"what" decides before any keyword of the rest of the question.
+        ("In what month did the railway buy its stake in the port?", "date"),
+        ("By which year had the canal been widened?", "date"),
+        ("De quelle année date la constitution du pays ?", "date"),
+        ("What price did the museum pay for the painting?", "amount"),
+        ("What amount of the harvest is exported?", "description"),
     ],
 )
 def test_question_type(question: str, kind: str) -> None:

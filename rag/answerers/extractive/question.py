@@ -10,7 +10,7 @@ from rag.text import Quantity, expand, fold, guess_language, proper_names, quant
 # Question types. The leading interrogative decides first; keywords decide the rest.
 # "which", "on which", "à côté de quels", "dans quelle", ...: a noun follows that says what is asked.
 WHICH = (
-    r"(?:(?:on|in|at|from|for|with|by|dans|chez|pour|sur|de|a cote de|aupres de|avec|par) )?"
+    r"(?:(?:on|in|at|from|for|with|by|en|dans|chez|pour|sur|de|a cote de|aupres de|avec|par) )?"
     r"(?:which|what|quel|quelle|quels|quelles) "
 )
 VERB = r"(?:was|is|are|were|did|does|do|has|have|will|est|sont|a|ont|etait)\b"
@@ -18,7 +18,8 @@ LEADING: list[tuple[str, str]] = [
     ("age", r"^(?:how old|quel age|a quel age)\b"),
     ("count", r"^(?:how many (?!billions?\b|millions?\b|dollars?\b)|combien d(?:e |')(?!dollars|milliards|millions))"),
     ("amount", r"^(?:how much|how many (?:billions?|millions?|dollars?)|(?:a |de )?combien)\b"),
-    ("date", r"^(?:when|quand|in what year|what year|which year|en quelle annee|quelle annee|quel mois)\b"),
+    ("amount", rf"^{WHICH}(?:price|amount(?! of)|sum|cost|fee|salary|prix|montant|somme|cout|salaire)s?\b"),
+    ("date", rf"^(?:when|quand)\b|^{WHICH}(?:year|month|day|date|decade|century|annee|mois|jour|siecle)s?\b"),
     ("person", r"^(?:who|whose|whom|qui|quel (?:cofondateur|fondateur|patron|dirigeant))\b"),
     (
         "person",
