@@ -78,23 +78,23 @@ def feeds(encodings: Sequence[Any]) -> dict[str, Any]:
 class Graph:
     """A mean-pooling sentence-transformers model as an onnxruntime session and its fast tokenizer."""
 
-    def __init__(self, path: Path) -> None:
-        """Load the graph at `path` and the tokenizer beside it (see `made_from`)."""
+    def __init__(self, path: Path, threads: int = 0) -> None:
+        """Load the graph at `path` and the tokenizer beside it (see `made_from`); `threads` as `session`'s."""
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path(path)))
-        self._session = session(path)
+        self._session = session(path, threads)
         self._inputs = [i.name for i in self._session.get_inputs()]
 
     @classmethod
-    def made_from(cls, model: Any, path: Path) -> Graph:
+    def made_from(cls, model: Any, path: Path, threads: int = 0) -> Graph:
         """The graph of `model` (a SentenceTransformer) at `path`, exported first if it is not there yet."""
         if not path.is_file():
             inputs = list(model.tokenizer.model_input_names)
             _export(model[0].auto_model, model.tokenizer, inputs, path, quantize=path.stem.endswith("int8"))
         if not tokenizer_path(path).is_file():
             _save_tokenizer(model, tokenizer_path(path))
-        return cls(path)
+        return cls(path, threads)
 
     def encode(self, texts: Sequence[str]) -> Any:
         """Unit vectors of one batch, as a numpy array."""
