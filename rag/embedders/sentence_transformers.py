@@ -125,8 +125,8 @@ class SentenceTransformerEmbedder:
 
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        encode = self._encode_sentence()
-        with self._sentences_lock:
+        with self._sentences_lock:  # also while the graph loads: a second caller waits for it
+            encode = self._encode_sentence()
             for text in dict.fromkeys(t for t in texts if t not in self._sentences):
                 self._sentences[text] = np.asarray(encode([text]), dtype=np.float32)[0]
             for text in texts:  # the most recently used last; the oldest go first
