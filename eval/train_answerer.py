@@ -399,7 +399,7 @@ def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
     if limit:
         by_split = {k: v[:limit] for k, v in by_split.items()}
     embeddings = Embeddings(cache)
-    readings = Readings(load_reader(), cache.with_name(f"qa-readings-{_reader_digest()}.pkl"))
+    readings = Readings(load_reader(), cache.with_name(f"{cache.stem}-readings-{_reader_digest()}.pkl"))
     examples = {k: build_examples(v, embeddings, readings) for k, v in sorted(by_split.items()) if k != "reader"}
     readings.save()
     in_scope = [e for e in examples["train"] if not e.out_of_scope]  # sentences are ranked within an article
