@@ -139,15 +139,7 @@ class SentenceTransformerEmbedder:
     def _encode_sentence(self) -> Any:
         """What embeds one candidate sentence: the int8 graph, made from the model the first time."""
         if self._sentence_graph is None:
-            self._sentence_graph = False
-            from rag.embedders.onnx import Graph, mean_pooling
-
-            with contextlib.suppress(Exception):  # a model that does not export is still served
-                path = self._sentence_graph_at
-                if path is not None and _made(path):
-                    self._sentence_graph = Graph(path, threads=1)
-                elif path is not None and mean_pooling(self.model):
-                    self._sentence_graph = Graph.made_from(self.model, path, threads=1)
+            self._sentence_graph = self._load_graph(self._sentence_graph_at, threads=1)
         if self._sentence_graph:
             return self._sentence_graph.encode
         graph = self._question_graph()
@@ -160,15 +152,19 @@ class SentenceTransformerEmbedder:
 
     def _question_graph(self) -> Any:
         if self._query_graph is None:
-            self._query_graph = False
-            from rag.embedders.onnx import Graph, mean_pooling
-
-            with contextlib.suppress(Exception):  # a model that does not export is still served, by torch
-                if made := self._graph_file():
-                    self._query_graph = Graph(made)
-                elif self._graph_at is not None and mean_pooling(self.model):
-                    self._query_graph = Graph.made_from(self.model, self._graph_at)
+            self._query_graph = self._load_graph(self._graph_at)
         return self._query_graph
+
+    def _load_graph(self, path: Path | None, threads: int = 0) -> Any:
+        """The graph at `path`, made from the model the first time; False when there is none to be had."""
+        from rag.embedders.onnx import Graph, mean_pooling
+
+        with contextlib.suppress(Exception):  # a model that does not export is still served, by torch
+            if path is not None and _made(path):
+                return Graph(path, threads)
+            if path is not None and mean_pooling(self.model):
+                return Graph.made_from(self.model, path, threads)
+        return False
 
     def _encode(self, texts: Sequence[str]) -> Any:
         """Unit vectors of one batch, as a numpy array."""
