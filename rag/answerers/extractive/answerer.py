@@ -104,7 +104,7 @@ class ExtractiveAnswerer:
         if not candidates:
             return Choice(question, [], [], [], 0.0, "no sentence was retrieved")
         # The sentences are encoded while the reader reads: each takes one core (synthetic bench, 1k chunks,
-        # 50 questions: whole `ask` p95 138 / 136 ms against 186 / 156 ms one after the other, two runs each).
+        # 50 questions: whole `ask` p95 125 / 162 ms against 186 / 156 ms one after the other, two runs each).
         with ThreadPoolExecutor(1) as encoding:
             cosines = encoding.submit(self._cosines, question, standalone.text, candidates)
             readings = self._read(question, standalone.text, [r.chunk for r in request.sources])
