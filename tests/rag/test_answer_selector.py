@@ -68,6 +68,11 @@ def test_spans_of_the_asked_type() -> None:
     person = "The mission was led by Katherine Johnson, a NASA mathematician, with Acme Labs."
     assert spans(analyze("Who led the mission?"), person) == ["Katherine Johnson"]
     assert render_span("$4.2 million", "amount", "fr", sentence) == "4,2 millions de dollars"
+    # The currency is the sentence's own, in either language: euros and pounds never become dollars.
+    assert render_span("420 millions d'euros", "amount", "en", "") == "€420 million"
+    assert render_span("€1.5 billion", "amount", "fr", "") == "1,5 milliards d'euros"
+    assert render_span("£3 million", "amount", "fr", "") == "3 millions de livres"
+    assert render_span("2,5 milliards de dollars", "amount", "en", "") == "$2.5 billion"
     assert render_span("12 mars 1932", "date", "en", "") == "12 March 1932"
 
 

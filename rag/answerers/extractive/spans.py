@@ -20,6 +20,12 @@ from rag.text import (
 )
 
 CURRENCY_WORDS = re.compile(r"\$|€|£|dollars?|euros?|usd|eur", re.IGNORECASE)
+# Each currency as a reader of each language writes it: (before the number in English, after it in French).
+CURRENCIES = (
+    (re.compile(r"€|\beuros?\b|\beur\b", re.IGNORECASE), "€", " d'euros"),
+    (re.compile(r"£|\bpounds?\b|\blivres?\b|\bgbp\b", re.IGNORECASE), "£", " de livres"),
+    (re.compile(r"\$|\bdollars?\b|\busd\b", re.IGNORECASE), "$", " de dollars"),
+)
 AGE = re.compile(r"(\d{1,3})\s?(?:ans|years? old|-year-old)|(?:aged?|age of|âge de|age de)\s(\d{1,3})|\((\d{2})\)")
 MONTH_WORDS = "|".join([*MONTH_OF, "février", "août", "décembre"])  # French as written, and folded
 MONTH = re.compile(rf"\b(?:{MONTH_WORDS})\b", re.IGNORECASE)
@@ -167,8 +173,9 @@ def render_span(span: str, kind: str, language: str, sentence: str) -> str:
     in_sentence = [x for x in quantities(sentence) if sentence[x.start : x.end] == span]
     figure = in_sentence[0] if in_sentence else parsed[0]  # the sentence knows a scale written apart
     detached = DETACHED_SCALE.search(sentence)
-    currency = bool(CURRENCY_WORDS.search(span)) or bool(detached and detached.group(2))
-    return render_quantity(figure, language, currency=currency)
+    unit = span if CURRENCY_WORDS.search(span) else (detached and detached.group(2)) or ""
+    currency = next(((en, fr) for pattern, en, fr in CURRENCIES if pattern.search(unit)), None)
+    return render_quantity(figure, language, currency)
 
 
 def _translate_months(text: str, language: str) -> str:
@@ -181,12 +188,13 @@ def _translate_months(text: str, language: str) -> str:
     return MONTH.sub(swap, text)
 
 
-def render_quantity(q: Quantity, language: str, currency: bool) -> str:
-    """A figure written the way a reader of `language` expects."""
+def render_quantity(q: Quantity, language: str, currency: tuple[str, str] | None) -> str:
+    """A figure written the way a reader of `language` expects; `currency` as CURRENCIES writes it."""
+    before, after = currency or ("", "")
     for scale, en, fr in ((1e12, "trillion", "billions"), (1e9, "billion", "milliards"), (1e6, "million", "millions")):
         if q.value >= scale and q.value != q.mantissa:
             number = f"{q.value / scale:g}"
             if language == "fr":
-                return f"{number.replace('.', ',')} {fr}" + (" de dollars" if currency else "")
-            return ("$" if currency else "") + f"{number} {en}"
+                return f"{number.replace('.', ',')} {fr}{after}"
+            return f"{before}{number} {en}"
     return q.text
