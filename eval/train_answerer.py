@@ -28,7 +28,13 @@ from typing import Any
 
 from rag.answerers.extractive.answerer import quotes_runner_up, read_best, short_span
 from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
-from rag.answerers.extractive.model import ANSWERABLE_FEATURES, answerable_row
+from rag.answerers.extractive.model import (
+    ACROSS_UNKNOWN,
+    ANSWERABLE_ACROSS_UNKNOWN,
+    ANSWERABLE_FEATURES,
+    LogisticModel,
+    answerable_row,
+)
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import Reader, Reading, load_reader
 from rag.text import fold
@@ -252,9 +258,30 @@ def fit(rows: list[list[float]], labels: list[int], names: Sequence[str]) -> dic
     }
 
 
-def score(examples: Sequence[Example], sentence_model: Any) -> list[list[float]]:
-    """Sentence probabilities for every candidate of every example."""
-    return [[sentence_model.probability(r) for r in e.rows] for e in examples]
+def score(examples: Sequence[Example], sentence_model: LogisticModel) -> list[list[float]]:
+    """Sentence probabilities for every candidate of every example (the model reads its own features)."""
+    return [[sentence_model.probability(sentence_model.own(r, FEATURES)) for r in e.rows] for e in examples]
+
+
+def fit_without(
+    rows: list[list[float]], labels: list[int], names: Sequence[str], unknown: Sequence[str]
+) -> dict[str, Any]:
+    """`fit` on every feature but the `unknown` ones."""
+    keep = [i for i, n in enumerate(names) if n not in unknown]
+    return fit([[r[i] for i in keep] for r in rows], labels, [names[i] for i in keep])
+
+
+def fit_answerable(
+    examples: dict[str, list[Example]], probabilities: dict[str, list[list[float]]], unknown: Sequence[str] = ()
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """The answerability scorer (trained on the train split) and its probability for every example."""
+    rows = {k: _answerable_rows(examples[k], probabilities[k]) for k in examples}
+    labels = [
+        int(e.answerable and _top_right(e, p)) for e, p in zip(examples["train"], probabilities["train"], strict=True)
+    ]
+    weights = fit_without(rows["train"], labels, ANSWERABLE_FEATURES, unknown)
+    model = LogisticModel.from_json(weights)
+    return weights, {k: [model.probability(model.own(r, ANSWERABLE_FEATURES)) for r in v] for k, v in rows.items()}
 
 
 def _answerable_rows(examples: Sequence[Example], probabilities: Sequence[Sequence[float]]) -> list[list[float]]:
@@ -277,11 +304,7 @@ def choose_thresholds(
     examples: Sequence[Example], probabilities: Sequence[Sequence[float]], answerable: Sequence[float]
 ) -> dict[str, float]:
     """The refusal, short-answer and second-sentence thresholds, from the dev split only."""
-    per_language = [
-        [a for e, a in zip(examples, answerable, strict=True) if e.answerable and e.item.language == lang]
-        for lang in ("en", "fr")
-    ]
-    refuse = min(_quantile(values, FALSE_REFUSALS) for values in per_language if values)
+    refuse = refuse_threshold(examples, answerable)
     # A span leads where, from that sentence probability up, the span was a gold answer often enough.
     typed = sorted(
         (
@@ -307,7 +330,16 @@ def choose_thresholds(
         if 1 + sum(seconds) / max(1, len(seconds)) > MAX_SENTENCES:
             break
         second = candidate
-    return {"refuse_below": round(refuse, 6), "short_above": round(short, 6), "second_above": round(second, 6)}
+    return {"refuse_below": refuse, "short_above": round(short, 6), "second_above": round(second, 6)}
+
+
+def refuse_threshold(examples: Sequence[Example], answerable: Sequence[float]) -> float:
+    """The answerability under which to refuse: FALSE_REFUSALS of answerable dev questions, in each language."""
+    per_language = [
+        [a for e, a in zip(examples, answerable, strict=True) if e.answerable and e.item.language == lang]
+        for lang in ("en", "fr")
+    ]
+    return round(min(_quantile(values, FALSE_REFUSALS) for values in per_language if values), 6)
 
 
 def _span_right(e: Example, p: Sequence[float]) -> bool:
@@ -390,8 +422,6 @@ def _reader_digest() -> str:
 
 def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
     """Everything the weights file holds, trained from `data` (the first `limit` questions of each split)."""
-    from rag.answerers.extractive.model import LogisticModel
-
     items = load(data)
     by_split: dict[str, list[Item]] = defaultdict(list)
     for item in items:
@@ -406,26 +436,24 @@ def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
     train_rows = [r for e in in_scope for r in e.rows]
     train_labels = [y for e in in_scope for y in e.labels]
     sentence = fit(train_rows, train_labels, FEATURES)
-    sentence_model = LogisticModel.from_json(sentence)
-    probabilities = {k: score(v, sentence_model) for k, v in examples.items()}
-    answerable_x = {k: _answerable_rows(examples[k], probabilities[k]) for k in examples}
-    answerable = fit(
-        answerable_x["train"],
-        [
-            int(e.answerable and _top_right(e, p))
-            for e, p in zip(examples["train"], probabilities["train"], strict=True)
-        ],
-        ANSWERABLE_FEATURES,
-    )
-    answerable_model = LogisticModel.from_json(answerable)
-    answerable_p = {k: [answerable_model.probability(r) for r in v] for k, v in answerable_x.items()}
+    probabilities = {k: score(v, LogisticModel.from_json(sentence)) for k, v in examples.items()}
+    answerable, answerable_p = fit_answerable(examples, probabilities)
     thresholds = choose_thresholds(examples["dev"], probabilities["dev"], answerable_p["dev"])
+    # The same scorers without what cannot be measured across languages, as if every sentence were in
+    # another language than its question (no public data pairs the two; this is the nearest stand-in).
+    sentence_across = fit_without(train_rows, train_labels, FEATURES, ACROSS_UNKNOWN)
+    across_p = {k: score(v, LogisticModel.from_json(sentence_across)) for k, v in examples.items()}
+    answerable_across, answerable_across_p = fit_answerable(examples, across_p, ANSWERABLE_ACROSS_UNKNOWN)
+    thresholds["refuse_below_across"] = refuse_threshold(examples["dev"], answerable_across_p["dev"])
+    across_thresholds = {**thresholds, "refuse_below": thresholds["refuse_below_across"]}
     digest = hashlib.sha256()
     for language in ("en", "fr"):
         digest.update((data / f"{language}.jsonl").read_bytes())
     return {
         "sentence": sentence,
         "answerable": answerable,
+        "sentence_across": sentence_across,
+        "answerable_across": answerable_across,
         "thresholds": thresholds,
         "trained_on": {
             "data": "../shared/qa (SQuAD 2.0 en, PIAF fr)",
@@ -436,6 +464,9 @@ def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
             "limit": limit,
             "dev": report("dev", examples["dev"], probabilities["dev"], answerable_p["dev"], thresholds),
             "test": report("test", examples["test"], probabilities["test"], answerable_p["test"], thresholds),
+            "dev_without_dense_and_reader": report(
+                "dev, across scorers", examples["dev"], across_p["dev"], answerable_across_p["dev"], across_thresholds
+            ),
         },
     }
 

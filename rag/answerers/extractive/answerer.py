@@ -43,6 +43,7 @@ class Choice:
     rows: list[list[float]]
     probabilities: list[float]
     answerable: float  # probability that the best candidate answers the question
+    refuse_below: float = 0.0  # the threshold it was compared with (the scorer that fits the best's language)
     refused: str = ""  # why it refused, "" when it answers
     order: list[int] = field(default_factory=list)  # candidates by probability, best first
 
@@ -102,28 +103,30 @@ class ExtractiveAnswerer:
         question = analyze(standalone.text, standalone.own, standalone.subject)
         candidates = candidates_of(request)
         if not candidates:
-            return Choice(question, [], [], [], 0.0, "no sentence was retrieved")
+            return Choice(question, [], [], [], 0.0, refused="no sentence was retrieved")
         # The sentences are encoded while the reader reads: each takes one core (synthetic bench, 1k chunks,
         # 50 questions: whole `ask` p95 125 / 162 ms against 186 / 156 ms one after the other, two runs each).
         with ThreadPoolExecutor(1) as encoding:
             cosines = encoding.submit(self._cosines, question, standalone.text, candidates)
             readings = self._read(question, standalone.text, [r.chunk for r in request.sources])
         rows = feature_rows(question, candidates, cosines.result(), readings)
-        probabilities = [self.selector.sentence.probability(r) for r in rows]
+        across = [across_languages(question, c.language) for c in candidates]
+        probabilities = [self.selector.sentence_probability(r, a) for r, a in zip(rows, across, strict=True)]
         asks_year = bool(question.years)
         answerable = answerable_row(probabilities, rows, question.typed, asks_year)
-        p = self.selector.answerable.probability(answerable)
+        top = max(range(len(candidates)), key=lambda i: (probabilities[i], -i))
+        p, refuse_below = self.selector.answerable_probability(answerable, across[top])
         order = _prefer_language(
             sorted(range(len(candidates)), key=lambda i: (-probabilities[i], i)), candidates, probabilities, question
         )
         why = ""
-        if p < self.selector.refuse_below:
-            why = f"answerability {p:.2f} < {self.selector.refuse_below:.2f}"
+        if p < refuse_below:
+            why = f"answerability {p:.2f} < {refuse_below:.2f}"
         elif answerable[ANSWERABLE_FEATURES.index("year_missing")]:
             why = "the asked year is in no retrieved sentence"
         elif answerable[ANSWERABLE_FEATURES.index("names_missing")]:
             why = "the question's names are in no retrieved sentence"
-        return Choice(question, candidates, rows, probabilities, p, why, order)
+        return Choice(question, candidates, rows, probabilities, p, refuse_below, why, order)
 
     def _cosines(self, question: Question, text: str, candidates: Sequence[Candidate]) -> list[float]:
         """The bundled model's cosine of the question and each candidate in its language (NaN elsewhere).
@@ -314,12 +317,14 @@ def explain(choice: Choice, selector: Selector, top: int = 3) -> dict[str, Any]:
     out: dict[str, Any] = {
         "kind": choice.question.kind,
         "answerable": round(choice.answerable, 3),
-        "refuse_below": selector.refuse_below,
+        "refuse_below": choice.refuse_below,
         "refused": choice.refused,
         "candidates": [],
     }
     for i in choice.order[:top]:
-        contributions = selector.sentence.contributions(choice.rows[i])
+        model = selector.sentence_across if across_languages(choice.question, choice.candidates[i].language) else None
+        model = model or selector.sentence
+        values = model.own(choice.rows[i], FEATURES)
         out["candidates"].append(
             {
                 "n": choice.candidates[i].n,
@@ -327,7 +332,7 @@ def explain(choice: Choice, selector: Selector, top: int = 3) -> dict[str, Any]:
                 "probability": round(choice.probabilities[i], 3),
                 "features": {
                     name: [round(value, 3), round(part, 3)]
-                    for name, value, part in zip(FEATURES, choice.rows[i], contributions, strict=True)
+                    for name, value, part in zip(model.names, values, model.contributions(values), strict=True)
                 },
             }
         )

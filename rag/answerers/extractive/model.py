@@ -5,6 +5,10 @@ Two logistic regressions over standardized named features:
 - the answerability scorer: the probability that the best candidate answers the question at all
   (ANSWERABLE_FEATURES, computed from the ranked candidates), compared with a threshold chosen on a
   development split for at most 10% false refusals.
+Each comes twice: as trained on every feature, and as trained without what the bundled model cannot
+measure across languages (its cosine, the reader's scores). A sentence in another language than the
+question is scored by the second, not by the first with those features set to their means: with the
+features that carry most of its weight gone, the first scores every such sentence as mediocre.
 """
 
 from __future__ import annotations
@@ -56,17 +60,42 @@ class LogisticModel:
         z = self.bias + sum(self.contributions(row))
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
+    def own(self, row: Sequence[float], names: Sequence[str]) -> list[float]:
+        """Pick the features this model reads out of a row of `names` (it may read fewer)."""
+        return [row[names.index(n)] for n in self.names]
+
+
+# What the bundled model cannot measure across languages; the "across" scorers are trained without them.
+ACROSS_UNKNOWN = ("dense", "dense_gap", "reader", "reader_gap")
+ANSWERABLE_ACROSS_UNKNOWN = ("top_dense", "reader_margin", "reader_top")
+
 
 @dataclass(frozen=True)
 class Selector:
-    """Both scorers and the thresholds chosen on the development split."""
+    """Both scorers, each also without the features unknown across languages, and the dev thresholds."""
 
     sentence: LogisticModel
     answerable: LogisticModel
+    sentence_across: LogisticModel  # for a sentence in another language than the question
+    answerable_across: LogisticModel  # when the best sentence is in another language
     refuse_below: float  # answerability probability under which the answer is a refusal
+    refuse_below_across: float  # the same, for answerable_across
     short_above: float  # sentence probability from which a typed span leads the answer
     second_above: float  # probability from which a runner-up sentence is quoted too
     trained_on: dict[str, Any]
+
+    def sentence_probability(self, row: Sequence[float], across: bool) -> float:
+        """P(the sentence holds the answer), by the scorer that fits its language."""
+        if across:
+            return self.sentence_across.probability(self.sentence_across.own(row, FEATURES))
+        return self.sentence.probability(row)
+
+    def answerable_probability(self, row: Sequence[float], across: bool) -> tuple[float, float]:
+        """P(the best sentence answers the question) and the threshold to refuse under."""
+        if across:
+            model = self.answerable_across
+            return model.probability(model.own(row, ANSWERABLE_FEATURES)), self.refuse_below_across
+        return self.answerable.probability(row), self.refuse_below
 
 
 @cache
@@ -76,7 +105,10 @@ def load_selector() -> Selector:
     return Selector(
         LogisticModel.from_json(data["sentence"]),
         LogisticModel.from_json(data["answerable"]),
+        LogisticModel.from_json(data["sentence_across"]),
+        LogisticModel.from_json(data["answerable_across"]),
         float(data["thresholds"]["refuse_below"]),
+        float(data["thresholds"]["refuse_below_across"]),
         float(data["thresholds"]["short_above"]),
         float(data["thresholds"]["second_above"]),
         data.get("trained_on", {}),
