@@ -401,6 +401,19 @@ def _encoder() -> Encoder | None:
     return graph.encode if graph else None
 
 
+def warm() -> None:
+    """Load what checking a claim needs, now.
+
+    Otherwise the first claim that is not a verbatim quote (a French short answer, typically) waits for the
+    entailment model (~75 ms) and the encoder.
+    """
+    checker = load_checker()
+    if checker.dense:
+        default_encoder()
+    if checker.entails:
+        entailment()
+
+
 def entailment() -> Entailment:
     """The shipped entailment model. Raises RagError when this install lacks it."""
     from rag.errors import RagError

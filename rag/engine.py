@@ -107,6 +107,9 @@ class Engine:
         name = answerer or self.settings.answerer
         if name not in self._answerers:  # one client per answerer for the engine's life
             self._answerers[name] = get_answerer(name, self.settings, self.embedder)
+            from rag.checker import warm  # every answer is checked: the checker's models load with the answerer's
+
+            warm()
         chosen = self._answerers[name]
         language = guess_language(question)
         pronoun = conversation.dangling(question)
