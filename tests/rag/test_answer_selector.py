@@ -327,6 +327,7 @@ def test_a_sentence_in_another_language_is_scored_without_what_cannot_be_measure
     request = AnswerRequest(question, Standalone(question, question), "en", sources)
     answer = ExtractiveAnswerer(embedder_for(Settings()).embed_sentences).compose(request)
     assert "420 millions d'euros" in answer, answer
+    assert answer.startswith("«"), answer  # no short answer line from a sentence in another language
     traced = request.trace["selector"]["candidates"][0]
     assert traced["text"].startswith("En 2019") and traced["probability"] >= 0.5, traced
     assert "reader" not in traced["features"] and "dense" not in traced["features"]

@@ -162,7 +162,9 @@ class ExtractiveAnswerer:
         q, ranked = choice.question, [choice.candidates[i] for i in choice.order]
         best, p_best = ranked[0], choice.probabilities[choice.order[0]]
         lines = []
-        short = short_answer(q, best, request.language) if p_best >= self.selector.short_above else ""
+        # Across languages no public data measures how often the span is right: the quote speaks alone.
+        sure = p_best >= self.selector.short_above and not across_languages(q, best.language)
+        short = short_answer(q, best, request.language) if sure else ""
         if short:
             lines.append(f"{short} [{best.n}]")
         lines.append(f"« {best.text.strip()} » [{best.n}]")
