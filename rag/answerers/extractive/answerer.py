@@ -324,8 +324,8 @@ def explain(choice: Choice, selector: Selector, top: int = 3) -> dict[str, Any]:
         "candidates": [],
     }
     for i in choice.order[:top]:
-        model = selector.sentence_across if across_languages(choice.question, choice.candidates[i].language) else None
-        model = model or selector.sentence
+        across = across_languages(choice.question, choice.candidates[i].language)
+        model = selector.sentence_across if across else selector.sentence
         values = model.own(choice.rows[i], FEATURES)
         out["candidates"].append(
             {
