@@ -16,9 +16,10 @@ from rag.config import load_settings
 from rag.engine import Engine
 from tests.conftest import CORPUS
 
-# Measured 16/25 (15/25 with the one-epoch reader, 14/25 before French questions were ranked by the
-# multilingual encoder; the rules: 13/25). Target 85%.
-HOLDOUT_FLOOR = 16 / 25
+# Measured 19/25 (16/25 before sentences across languages had their own scorer, 15/25 with the one-epoch
+# reader, 14/25 before French questions were ranked by the multilingual encoder; the rules: 13/25).
+# Target 85%.
+HOLDOUT_FLOOR = 18 / 25
 FIELDS = ("id", "turns", "answerable")
 
 
@@ -91,3 +92,15 @@ def test_held_out_quality_floors(engine: Engine) -> None:
     assert unsupported(held) == []
     assert rate(held, answerable=True) >= HOLDOUT_FLOOR
     assert rate(held, answerable=False) >= 2 / 5  # measured (the rules: 4/5)
+
+
+def test_cross_language_floors(engine: Engine) -> None:
+    """eval/crosslingual.jsonl: English questions answered only by the French article, French ones only by
+    English sources, and unanswerable ones; written in session 19 by someone who never saw the answerer."""
+    items = [score_item(a) for a in run_system(engine, load_jsonl(GOLD.with_name("crosslingual.jsonl"), FIELDS))]
+    assert unsupported(items) == []
+    english = [i for i in items if i["id"].startswith("x-en-")]
+    french = [i for i in items if i["id"].startswith("x-fr-")]
+    # Measured 14/35 and 14/20 (3/35 and 9/20 before the across scorers and the retrieval across languages).
+    assert rate(english, answerable=True) >= 13 / 35
+    assert rate(french, answerable=True) >= 13 / 20
