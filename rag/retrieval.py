@@ -6,11 +6,6 @@ for English questions. A question in another language is ranked by a multilingua
 public QA paragraphs (the answer selector's train split, 2,267 questions, English and French paragraphs
 in one pool), a French question's answer is in the top 5 for 93% of questions (86% with MiniLM and
 BM25), in the top 1 for 68% (60%). When the store's model is itself multilingual, it ranks everything.
-For an English question, chunks in another language are ranked among themselves by the multilingual
-encoder (before, the English model's rank of them was dropped and their BM25 rank counted twice). In the
-same pool, `rag eval --squad` on those 2,166 English questions: the answer among the five chunks 93.9% ->
-94.3% (fewer stray French chunks), answers stating it 82.2% -> 82.5%; on 35 fresh English questions answered
-only by a French article: 24 -> 29 found.
 
 The BM25 side is rebuilt from the store whenever the store's version changes, so it is never stale,
 whoever wrote to the store (this process, another `rag ingest`, a UI upload). A rebuild is saved as a
@@ -27,7 +22,6 @@ import os
 import shutil
 import sys
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +74,6 @@ class HybridRetriever:
         self._bm25: Any = None
         self._vectors: Any = None  # the multilingual encoder's vector of each chunk, in _order (None: not used)
         self._at: dict[tuple[str, int], Chunk] = {}  # (doc id, position) -> chunk
-        self._by_language: dict[str, list[int]] = {}  # language -> positions in _order
 
     def chunks(self) -> dict[str, Chunk]:
         """Every indexed chunk by id, refreshed if the store changed."""
@@ -111,9 +104,6 @@ class HybridRetriever:
             chunks, bm25, vectors = loaded
         self._chunks = {c.id: c for c in chunks}
         self._order = [c.id for c in chunks]
-        self._by_language = defaultdict(list)
-        for i, c in enumerate(chunks):
-            self._by_language[c.language].append(i)
         self._at = {(c.doc_id, c.position): c for c in chunks}
         self._bm25 = bm25
         self._vectors = vectors
@@ -170,34 +160,20 @@ class HybridRetriever:
         dense = self._multilingual_ranked(query, candidates) if multilingual else self.dense(query, candidates)
         model = "multilingual" if multilingual else "bundled"
         found: dict[str, Retrieved] = {}
-        # Across languages the English model's rank is noise: a chunk in another language than an English
-        # question takes its rank among the chunks of other languages, by the multilingual encoder.
-        across = not self.embedder.multilingual and not multilingual and self._vectors is not None
         for rank, (chunk_id, sim) in enumerate(dense, start=1):
-            chunk = self._chunks.get(chunk_id)
-            if chunk and not (across and chunk.language not in ("", language)):
-                found[chunk_id] = Retrieved(chunk, 1 / (RRF_K + rank), sim, rank, dense_model=model)
-        if across:
-            for rank, (chunk_id, sim) in enumerate(self._other_languages(query, language, candidates), start=1):
-                hit = Retrieved(self._chunks[chunk_id], 1 / (RRF_K + rank), sim, rank, dense_model="multilingual")
-                found[chunk_id] = hit
+            if chunk_id in self._chunks:
+                found[chunk_id] = Retrieved(self._chunks[chunk_id], 1 / (RRF_K + rank), sim, rank, dense_model=model)
+        english_only = not self.embedder.multilingual and not multilingual
         for rank, (chunk_id, score) in enumerate(self._bm25_ranked(query, candidates), start=1):  # synced above
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
             hit.bm25, hit.bm25_rank = score, rank
-            hit.score += 1 / (RRF_K + rank)
+            if english_only and hit.chunk.language and hit.chunk.language != language:
+                # Across languages the English model's rank is noise, so BM25 (which reaches the other
+                # language through the lexicon) speaks for both.
+                hit.score = 2 / (RRF_K + rank)
+            else:
+                hit.score += 1 / (RRF_K + rank)
         return sorted(found.values(), key=lambda r: (-r.score, r.chunk.id))[:k]
-
-    def _other_languages(self, query: str, language: str, n: int) -> list[tuple[str, float]]:
-        """The chunks in a known language other than `language`, ranked by the multilingual encoder's cosine."""
-        import numpy as np
-
-        from rag.embedders.multilingual import load_multilingual
-
-        at = [i for lang, ids in self._by_language.items() if lang not in ("", language) for i in ids]
-        if not at or self._vectors is None:
-            return []
-        cosines = self._vectors[at] @ load_multilingual().encode([query])[0]
-        return [(self._order[at[i]], float(cosines[i])) for i in np.argsort(-cosines, kind="stable")[:n]]
 
 
 def _bm25_index(chunks: list[Chunk]) -> Any:

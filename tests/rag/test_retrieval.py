@@ -39,8 +39,7 @@ def test_french_questions_find_their_passage_more_often_with_the_multilingual_en
     engine = Engine(settings)
     used = {r.dense_model for r in engine.retriever.retrieve(items[0].question, 5) if r.dense_rank}
     assert used == {"multilingual"}
-    # Every chunk is French: an English question ranks them by the multilingual encoder too.
-    assert {r.dense_model for r in engine.retriever.retrieve("Who wrote it?", 5) if r.dense_rank} == {"multilingual"}
+    assert {r.dense_model for r in engine.retriever.retrieve("Who wrote it?", 5) if r.dense_rank} == {"bundled"}
     multilingual = _hit_rate(engine, items)
     engine.retriever._vectors = None  # as before: the bundled English model ranks every question
     bundled = _hit_rate(engine, items)
@@ -76,21 +75,3 @@ def test_vectors_are_kept_with_the_snapshot_and_reused_after_an_ingest(
     assert len(encoded) == 1 and "zorblax" in encoded[0]
     top = Engine(settings).retriever.multilingual("Combien a coûté le projet zorblax ?", 1)
     assert top[0][0].startswith("note:") and len(encoded) == 1
-
-
-def test_an_english_question_ranks_each_language_by_the_model_that_reads_it(settings: Settings, tmp_path: Path) -> None:
-    """English chunks by the bundled (English) model, French ones among themselves by the multilingual one."""
-    docs = {
-        "harbour.md": "The harbour of Zorvik handles container ships and ferries. It was enlarged in 2004.",
-        "council.md": "The town council of Zorvik meets every Tuesday in the old customs house.",
-        "phare.md": "Le phare de Zorvik, haut de 42 mètres, a été dessiné par l'architecte Paul Demarne en 1889.",
-        "marche.md": "Le marché aux poissons de Zorvik ouvre chaque matin à six heures.",
-    }
-    for name, text in docs.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    ingest_paths([tmp_path / name for name in docs], settings)
-    retrieved = Engine(settings).retriever.retrieve("Who designed the lighthouse of Zorvik?", 4)
-    models = {r.chunk.doc_id.split("-")[0]: r.dense_model for r in retrieved if r.dense_rank}
-    assert models == {"harbour": "bundled", "council": "bundled", "phare": "multilingual", "marche": "multilingual"}
-    ranks = {r.chunk.doc_id.split("-")[0]: r.dense_rank for r in retrieved}
-    assert ranks["phare"] == 1, ranks  # first among the French chunks: the encoder reads the question across
