@@ -114,11 +114,9 @@ class ExtractiveAnswerer:
         probabilities = [self.selector.sentence_probability(r, a) for r, a in zip(rows, across, strict=True)]
         asks_year = bool(question.years)
         answerable = answerable_row(probabilities, rows, question.typed, asks_year)
-        top = max(range(len(candidates)), key=lambda i: (probabilities[i], -i))
-        p, refuse_below = self.selector.answerable_probability(answerable, across[top])
-        order = _prefer_language(
-            sorted(range(len(candidates)), key=lambda i: (-probabilities[i], i)), candidates, probabilities, question
-        )
+        ranked = sorted(range(len(candidates)), key=lambda i: (-probabilities[i], i))
+        p, refuse_below = self.selector.answerable_probability(answerable, across[ranked[0]])
+        order = _prefer_language(ranked, candidates, probabilities, question)
         why = ""
         if p < refuse_below:
             why = f"answerability {p:.2f} < {refuse_below:.2f}"
@@ -324,8 +322,7 @@ def explain(choice: Choice, selector: Selector, top: int = 3) -> dict[str, Any]:
         "candidates": [],
     }
     for i in choice.order[:top]:
-        across = across_languages(choice.question, choice.candidates[i].language)
-        model = selector.sentence_across if across else selector.sentence
+        model = selector.sentence_scorer(across_languages(choice.question, choice.candidates[i].language))
         values = model.own(choice.rows[i], FEATURES)
         out["candidates"].append(
             {

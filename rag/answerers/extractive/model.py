@@ -60,8 +60,10 @@ class LogisticModel:
         z = self.bias + sum(self.contributions(row))
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
-    def own(self, row: Sequence[float], names: Sequence[str]) -> list[float]:
+    def own(self, row: Sequence[float], names: Sequence[str]) -> Sequence[float]:
         """Pick the features this model reads out of a row of `names` (it may read fewer)."""
+        if self.names == tuple(names):
+            return row
         return [row[names.index(n)] for n in self.names]
 
 
@@ -84,11 +86,14 @@ class Selector:
     second_above: float  # probability from which a runner-up sentence is quoted too
     trained_on: dict[str, Any]
 
+    def sentence_scorer(self, across: bool) -> LogisticModel:
+        """The sentence scorer for a sentence in the question's language, or (across) in another one."""
+        return self.sentence_across if across else self.sentence
+
     def sentence_probability(self, row: Sequence[float], across: bool) -> float:
         """P(the sentence holds the answer), by the scorer that fits its language."""
-        if across:
-            return self.sentence_across.probability(self.sentence_across.own(row, FEATURES))
-        return self.sentence.probability(row)
+        model = self.sentence_scorer(across)
+        return model.probability(model.own(row, FEATURES))
 
     def answerable_probability(self, row: Sequence[float], across: bool) -> tuple[float, float]:
         """P(the best sentence answers the question) and the threshold to refuse under."""
