@@ -50,12 +50,16 @@ def prune_older(graph: Path) -> None:
 
     The stamp in a graph's name changes with the model folder's path and time, so every fresh install of
     the package made new graphs beside the old ones (90 + 59 MB each time) and the cache only grew.
+    Housekeeping only: a file another process removes first, or cannot be removed, is left to it.
     """
     slug, stamp, kind = graph.name.rsplit("-", 2)  # all-MiniLM-L6-v2, 0bd4aabbc3, fp32.onnx
-    same = sorted(graph.parent.glob(f"{slug}-{'?' * len(stamp)}-{kind}"), key=lambda p: p.stat().st_mtime)
-    for old in [p for p in same if p != graph][: max(0, len(same) - KEEP_GRAPHS)]:
-        old.unlink(missing_ok=True)
-        tokenizer_path(old).unlink(missing_ok=True)
+    try:
+        same = sorted(graph.parent.glob(f"{slug}-{'?' * len(stamp)}-{kind}"), key=lambda p: p.stat().st_mtime)
+        for old in [p for p in same if p != graph][: max(0, len(same) - KEEP_GRAPHS)]:
+            old.unlink(missing_ok=True)
+            tokenizer_path(old).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def tokenizer_path(graph: Path) -> Path:
