@@ -42,6 +42,26 @@ def graph_path(models_dir: Path, name: str, kind: str) -> Path:
     return models_dir / f"{file_slug(name)}-{hashlib.sha256(stamp.encode()).hexdigest()[:10]}-{kind}.onnx"
 
 
+KEEP_GRAPHS = 3  # graphs of one model and kind kept in the cache: each install (venv) stamps its own
+
+
+def prune_older(graph: Path) -> None:
+    """Delete all but the KEEP_GRAPHS newest graphs (and tokenizers) of `graph`'s model and kind.
+
+    The stamp in a graph's name changes with the model folder's path and time, so every fresh install of
+    the package made new graphs beside the old ones (90 + 59 MB each time) and the cache only grew.
+    Housekeeping only: a file another process removes first, or cannot be removed, is left to it.
+    """
+    slug, stamp, kind = graph.name.rsplit("-", 2)  # all-MiniLM-L6-v2, 0bd4aabbc3, fp32.onnx
+    try:
+        same = sorted(graph.parent.glob(f"{slug}-{'?' * len(stamp)}-{kind}"), key=lambda p: p.stat().st_mtime)
+        for old in [p for p in same if p != graph][: max(0, len(same) - KEEP_GRAPHS)]:
+            old.unlink(missing_ok=True)
+            tokenizer_path(old).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def tokenizer_path(graph: Path) -> Path:
     """The model's tokenizer, kept beside its graph so that questions need neither torch nor transformers."""
     return graph.with_suffix(".tokenizer.json")
@@ -92,6 +112,7 @@ class Graph:
         if not path.is_file():
             inputs = list(model.tokenizer.model_input_names)
             _export(model[0].auto_model, model.tokenizer, inputs, path, quantize=path.stem.endswith("int8"))
+            prune_older(path)
         if not tokenizer_path(path).is_file():
             _save_tokenizer(model, tokenizer_path(path))
         return cls(path, threads)

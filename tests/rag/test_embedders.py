@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,25 @@ def test_multilingual_encoder_puts_a_translation_closest() -> None:
     assert np.allclose(np.linalg.norm(encoder.encode(french), axis=1), 1.0, atol=1e-4)
     # The same vector alone or in a batch.
     assert np.allclose(encoder.encode(french[:1])[0], encoder.encode(french)[0], atol=1e-5)
+
+
+def test_a_new_graph_prunes_the_oldest_of_its_model_and_kind(tmp_path: Path) -> None:
+    from rag.embedders.onnx import KEEP_GRAPHS, prune_older
+
+    def made(name: str, age: int) -> Path:
+        graph = tmp_path / name
+        graph.write_bytes(b"graph")
+        tokenizer_path(graph).write_text("{}")
+        os.utime(graph, (1_000_000 - age, 1_000_000 - age))
+        return graph
+
+    old = [made(f"all-MiniLM-L6-v2-{n:010d}-int8.onnx", age=100 + n) for n in range(KEEP_GRAPHS + 1)]
+    others = [made("all-MiniLM-L6-v2-aaaaaaaaaa-fp32.onnx", 500), made("other-model-bbbbbbbbbb-int8.onnx", 500)]
+    new = made("all-MiniLM-L6-v2-cccccccccc-int8.onnx", age=0)
+    prune_older(new)
+    kept = sorted(p.name for p in tmp_path.glob("*.onnx"))
+    # The newest KEEP_GRAPHS of this model's int8 graphs stay (the new one among them), with their tokenizers.
+    assert kept == sorted([new.name, *(p.name for p in old[: KEEP_GRAPHS - 1]), *(p.name for p in others)])
+    assert sorted(p.name for p in tmp_path.glob("*.tokenizer.json")) == sorted(
+        tokenizer_path(tmp_path / name).name for name in kept
+    )
