@@ -46,7 +46,7 @@ SOURCES = 5  # chunks per question, as top_k
 # figures reported come from articles nothing was fitted or chosen on.
 SPLITS = ((5, "reader"), (7, "train"), (8, "dev"), (10, "test"))
 FALSE_REFUSALS = 0.09  # refuse at most this share of answerable dev questions (the target is 10%)
-SHORT_PRECISION = 0.75  # a typed span leads the answer where the dev span was right this often
+SHORT_PRECISION = 0.75  # a short answer leads where the dev span was right this often
 MAX_SENTENCES = 1.6  # mean quoted sentences per answer on dev, at most
 OUT_OF_SCOPE_EVERY = 4  # this share of questions is also asked of other articles (an unanswerable example)
 
@@ -302,23 +302,12 @@ def _quantile(values: Sequence[float], share: float) -> float:
 
 def choose_thresholds(
     examples: Sequence[Example], probabilities: Sequence[Sequence[float]], answerable: Sequence[float]
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The refusal, short-answer and second-sentence thresholds, from the dev split only."""
     refuse = refuse_threshold(examples, answerable)
-    # A span leads where, from that sentence probability up, the span was a gold answer often enough.
-    typed = sorted(
-        (
-            (max(p), _span_right(e, p))
-            for e, p in zip(examples, probabilities, strict=True)
-            if e.question.typed and e.answerable
-        ),
-        reverse=True,
-    )
-    short, right = 1.0, 0
-    for count, (top, ok) in enumerate(typed, start=1):
-        right += ok
-        if right / count >= SHORT_PRECISION:
-            short = top
+    # A span leads where, from that sentence probability up, the span was a gold answer often enough. Per
+    # question language: the same probability does not make a span as often right in both.
+    short = {language: short_threshold(examples, probabilities, language) for language in ("en", "fr")}
     # A second sentence is quoted when its probability reaches this; the lowest that keeps answers short.
     second = 1.0
     for candidate in [i / 100 for i in range(100, 0, -1)]:
@@ -330,7 +319,25 @@ def choose_thresholds(
         if 1 + sum(seconds) / max(1, len(seconds)) > MAX_SENTENCES:
             break
         second = candidate
-    return {"refuse_below": refuse, "short_above": round(short, 6), "second_above": round(second, 6)}
+    return {"refuse_below": refuse, "short_above": short, "second_above": round(second, 6)}
+
+
+def short_threshold(examples: Sequence[Example], probabilities: Sequence[Sequence[float]], language: str) -> float:
+    """The lowest top probability from which the short answer was right SHORT_PRECISION of the time (1.0: never)."""
+    spans = sorted(
+        (
+            (max(p), _span_right(e, p))
+            for e, p in zip(examples, probabilities, strict=True)
+            if e.answerable and e.item.language == language
+        ),
+        reverse=True,
+    )
+    short, right = 1.0, 0
+    for count, (top, ok) in enumerate(spans, start=1):
+        right += ok
+        if right / count >= SHORT_PRECISION:
+            short = top
+    return round(short, 6)
 
 
 def refuse_threshold(examples: Sequence[Example], answerable: Sequence[float]) -> float:
@@ -362,11 +369,14 @@ def report(
     examples: Sequence[Example],
     probabilities: Sequence[Sequence[float]],
     answerable: Sequence[float],
-    thresholds: dict[str, float],
+    thresholds: dict[str, Any],
 ) -> dict[str, Any]:
     """Per language: top-1 / top-2 sentence accuracy, refusals at the threshold, answers stated."""
     out: dict[str, Any] = {}
-    quoting = thresholds["second_above"], thresholds["short_above"]
+
+    def quoting(e: Example) -> tuple[float, float]:
+        return thresholds["second_above"], thresholds["short_above"][e.item.language]
+
     for lang in ("en", "fr"):
         chosen = [
             (e, p, a) for e, p, a in zip(examples, probabilities, answerable, strict=True) if e.item.language == lang
@@ -383,7 +393,7 @@ def report(
             quoted = [best] + [
                 i
                 for i in order[1:2]
-                if quotes_runner_up(e.question, e.candidates[best], e.candidates[i], p[best], p[i], *quoting)
+                if quotes_runner_up(e.question, e.candidates[best], e.candidates[i], p[best], p[i], *quoting(e))
             ]
             return any(e.labels[i] for i in quoted)
 

@@ -181,7 +181,7 @@ def test_shipped_weights_name_the_features_the_code_computes() -> None:
     assert set(selector.sentence_across.names) == set(FEATURES) - set(ACROSS_UNKNOWN)
     assert set(selector.answerable_across.names) == set(ANSWERABLE_FEATURES) - set(ANSWERABLE_ACROSS_UNKNOWN)
     assert 0.0 < selector.refuse_below_across < 1.0
-    assert 0.0 < selector.refuse_below < 1.0 and 0.0 < selector.short_above <= 1.0
+    assert 0.0 < selector.refuse_below < 1.0 and all(0.0 < s <= 1.0 for s in selector.short_above.values())
     assert selector.trained_on["split"].startswith("sha256")
 
 
@@ -299,7 +299,7 @@ def test_a_less_sure_sentence_giving_another_amount_is_not_quoted_under_a_confid
         },
     )
     selector = load_selector()
-    assert scored["Norsk Hydro agreed t"] >= selector.short_above > scored["Some managers at Nor"]
+    assert scored["Norsk Hydro agreed t"] >= selector.short_from("en") > scored["Some managers at Nor"]
     assert scored["Some managers at Nor"] >= selector.second_above  # enough to be quoted, were it not for this
     assert answer.startswith("$4.9 billion [1]") and "$2 million" not in answer, answer
 
@@ -332,3 +332,23 @@ def test_a_sentence_in_another_language_is_scored_without_what_cannot_be_measure
     assert traced["text"].startswith("En 2019") and traced["probability"] >= 0.5, traced
     assert "reader" not in traced["features"] and "dense" not in traced["features"]
     assert "names" in traced["features"]
+
+
+def test_the_short_answer_is_the_readers_span_written_as_the_asked_type() -> None:
+    from rag.answerers.extractive.answerer import short_span
+
+    text = "The bridge opened in March 1932 and cost $4.2 million, twice the 1929 estimate."
+    when, why = analyze("When did the bridge open?"), analyze("Why was the bridge built?")
+    c = Candidate(1, text, "", "Bridge", "en", True)
+    c.spans = spans(when, text)
+    at = text.index("1929")
+    c.read = Span(at - 4, at + 4, 5.0)  # "the 1929": overlaps the second date, not the nearest to "opened"
+    assert short_span(when, c) == "1929"
+    later = Candidate(1, "It opened in the spring after the 1929 flood.", "", "Bridge", "en", False)
+    later.spans = spans(when, later.text)
+    later.read = Span(later.text.index("the spring"), later.text.index(" after"), 5.0)  # no date inside
+    assert short_span(when, later) == "the spring"  # the reader's own words
+    c.read = None  # not read: the date nearest to the question's words
+    assert short_span(when, c) == "March 1932"
+    c.read = Span(0, len(text) - 1, 5.0)  # a whole clause is no short answer
+    assert not why.typed and short_span(why, c) == ""

@@ -161,18 +161,17 @@ class ExtractiveAnswerer:
         best, p_best = ranked[0], choice.probabilities[choice.order[0]]
         lines = []
         # Across languages no public data measures how often the span is right: the quote speaks alone.
-        sure = p_best >= self.selector.short_above and not across_languages(q, best.language)
+        short_above = self.selector.short_from(q.language)
+        sure = p_best >= short_above and not across_languages(q, best.language)
         short = short_answer(q, best, request.language) if sure else ""
         if short:
             lines.append(f"{short} [{best.n}]")
         lines.append(f"« {best.text.strip()} » [{best.n}]")
         p_second = choice.probabilities[choice.order[1]] if len(ranked) > 1 else 0.0
         sel = self.selector
-        if len(ranked) > 1 and quotes_runner_up(
-            q, best, ranked[1], p_best, p_second, sel.second_above, sel.short_above
-        ):
+        if len(ranked) > 1 and quotes_runner_up(q, best, ranked[1], p_best, p_second, sel.second_above, short_above):
             second = ranked[1]
-            sure = p_second >= sel.short_above  # both sentences confidently answer the question
+            sure = p_second >= short_above  # both sentences confidently answer the question
             if lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request):
                 lines.append(f"« {second.text.strip()} » [{second.n}]")
             else:
@@ -220,19 +219,17 @@ def _prefer_language(
 def short_span(q: Question, c: Candidate) -> str:
     """The answer inside the sentence, or "" when there is none worth stating apart from the quote.
 
-    A question of a known type (an amount, a date, a person, ...) is answered by a span of that type: the
-    one the reader's span overlaps, else the one nearest to it (or, without a reading, nearest to the
-    question's words). Any other question takes the reader's span, when it is short.
+    The reader's span, when it is short; for a question of a known type (an amount, a date, a person, ...)
+    the span of that type it overlaps, so the answer is written as one (a typed span the reader did not
+    pick is a different fact). Without a reading, the typed span nearest to the question's words.
     """
-    if q.typed:
-        if not c.spans:
-            return ""
-        if c.read is None:
-            return min(c.spans, key=lambda s: distance(s, c.text, q))
-        middle = (c.read.start + c.read.end) / 2
-        return min(c.spans, key=lambda s: abs(c.text.find(s) + len(s) / 2 - middle))
     if c.read is None:
-        return ""
+        return min(c.spans, key=lambda s: distance(s, c.text, q)) if q.typed and c.spans else ""
+    if q.typed:
+        for span in c.spans:
+            at = c.text.find(span)
+            if at < c.read.end and at + len(span) > c.read.start:
+                return span
     read = c.text[c.read.start : c.read.end].strip(" ,;:.")
     return read if len(read.split()) <= MAX_SHORT_WORDS else ""
 

@@ -82,9 +82,13 @@ class Selector:
     answerable_across: LogisticModel  # when the best sentence is in another language
     refuse_below: float  # answerability probability under which the answer is a refusal
     refuse_below_across: float  # the same, for answerable_across
-    short_above: float  # sentence probability from which a typed span leads the answer
+    short_above: dict[str, float]  # per question language: the sentence probability from which a span leads
     second_above: float  # probability from which a runner-up sentence is quoted too
     trained_on: dict[str, Any]
+
+    def short_from(self, language: str) -> float:
+        """The sentence probability from which a short answer leads, for a question in `language`."""
+        return self.short_above.get(language, 1.0)
 
     def sentence_scorer(self, across: bool) -> LogisticModel:
         """The sentence scorer for a sentence in the question's language, or (across) in another one."""
@@ -114,7 +118,7 @@ def load_selector() -> Selector:
         LogisticModel.from_json(data["answerable_across"]),
         float(data["thresholds"]["refuse_below"]),
         float(data["thresholds"]["refuse_below_across"]),
-        float(data["thresholds"]["short_above"]),
+        {k: float(v) for k, v in data["thresholds"]["short_above"].items()},
         float(data["thresholds"]["second_above"]),
         data.get("trained_on", {}),
     )
