@@ -50,7 +50,7 @@ RATIOS = (
 )
 OTHERS = (
     ("answer_words", "answer words (mean)"),
-    ("answer_sentences", "answer sentences (mean)"),
+    ("answer_sentences", "quoted sentences (mean; the short answer line is not one)"),
     ("latency_p50_ms", "latency p50"),
     ("latency_p95_ms", "latency p95"),
     ("items", "items"),
@@ -228,6 +228,13 @@ def short_answer(answer: str) -> str:
     return " ".join(MARKER.sub(" ", head.split("\n", 1)[0]).split())
 
 
+def answer_sentences(answer: str) -> int:
+    """Sentences of an answer after its short answer line (a span of a quote, not a sentence of its own)."""
+    first, _, rest = answer.partition("\n")
+    quoted_after = short_answer(answer) and rest.lstrip().startswith(QUOTE_OPEN)
+    return len(split_sentences(rest if quoted_after else answer))
+
+
 def answer_words(answer: str) -> int:
     """Words of an answer; [n] markers and quote marks are not words."""
     return sum(any(ch.isalnum() for ch in word) for word in MARKER.sub(" ", answer).split())
@@ -256,7 +263,7 @@ def score_row(item: SquadItem, result: Any, latency_ms: float) -> dict[str, Any]
         "f1": as_json(best_f1(short, gold, lang) if answered else 0.0) if item.answerable else None,
         "retrieved_has_gold": any(states(t, gold, lang) for t in retrieved) if item.answerable else None,
         "answer_words": None if result.refused else answer_words(result.answer),
-        "answer_sentences": None if result.refused else len(split_sentences(result.answer)),
+        "answer_sentences": None if result.refused else answer_sentences(result.answer),
         "latency_ms": round(latency_ms, 1),
     }
 

@@ -9,6 +9,7 @@ import pytest
 
 from eval.metrics import mean, percentile
 from eval.squad import (
+    answer_sentences,
     answer_words,
     articles_of,
     best_f1,
@@ -104,6 +105,9 @@ def test_short_answer_and_stating_a_gold_answer() -> None:
     assert not states("See the source [1].", ["1"])  # a citation marker is not a figure
     assert states("à une profondeur de 45 Mètres [1]", ["45 mètres"], "fr")
     assert answer_words("« Il a été mis en eau en 1956. » [2]") == 8
+    # The short answer line is a span of the quote under it, not a sentence; an answer without quotes counts whole.
+    assert answer_sentences("$14.3 billion [1]\n« Meta paid $14.3 billion. » [1]\n« It was 49%. » [2]") == 2
+    assert answer_sentences("It opened in 1932 [1]. It cost $4 million [2].") == 2
 
 
 # --- loading ----------------------------------------------------------------------------------------------------
