@@ -290,6 +290,8 @@ def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> Non
 
 
 def test_a_less_sure_sentence_giving_another_amount_is_not_quoted_under_a_confident_answer() -> None:
+    from rag.answerers.extractive.answerer import LIKELY
+
     """The runner-up scores enough to be quoted, but it gives another amount about something else."""
     answer, scored = _compose(
         "How much did Norsk Hydro pay for the Alunorte refinery?",
@@ -299,7 +301,8 @@ def test_a_less_sure_sentence_giving_another_amount_is_not_quoted_under_a_confid
         },
     )
     selector = load_selector()
-    assert scored["Norsk Hydro agreed t"] >= selector.short_from("en") > scored["Some managers at Nor"]
+    assert scored["Norsk Hydro agreed t"] >= selector.short_from("en")
+    assert scored["Some managers at Nor"] < max(selector.short_from("en"), LIKELY)
     assert scored["Some managers at Nor"] >= selector.second_above  # enough to be quoted, were it not for this
     assert answer.startswith("$4.9 billion [1]") and "$2 million" not in answer, answer
 
