@@ -144,13 +144,11 @@ class ExtractiveAnswerer:
     def _read(self, question: Question, text: str, chunks: Sequence[Chunk]) -> list[Reading]:
         """The reader's reading of each chunk.
 
-        Only the first READ_CHUNKS chunks in the question's language are read: the reader is most of an
-        answer's time, and answers rarely come from lower chunks. Chunks in another language are never read
-        (the reader reads one language at a time). The selector takes an unread chunk's reader scores as
-        unknown.
+        Only the first READ_CHUNKS chunks are read, in either language (the reader is multilingual): the
+        reader is most of an answer's time, and answers rarely come from lower chunks. The selector takes an
+        unread chunk's reader scores as unknown.
         """
-        readable = [not across_languages(question, c.language) for c in chunks]
-        return read_best(self.reader.read, text, [c.text for c in chunks], readable)
+        return read_best(self.reader.read, text, [c.text for c in chunks], [True] * len(chunks))
 
     def compose(self, request: AnswerRequest) -> str:
         """The whole answer as one text; fills request.trace with the choice."""

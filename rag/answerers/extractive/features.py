@@ -156,7 +156,7 @@ def feature_rows(
 UNKNOWN = math.nan  # a feature that cannot be measured: the model gives it no weight (its training mean)
 # Where dense, reader and reader_gap sit in a row before the gaps to the best candidate are put in.
 _BEFORE_GAPS = [n for n in FEATURES if n not in GAPS]
-ACROSS_LANGUAGES = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name in ("dense", "reader", "reader_gap"))
+ACROSS_LANGUAGES = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name == "dense")  # English-only model
 NOT_READ = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name in ("reader", "reader_gap"))  # chunks left unread
 
 

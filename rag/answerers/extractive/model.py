@@ -68,8 +68,8 @@ class LogisticModel:
 
 
 # What the bundled model cannot measure across languages; the "across" scorers are trained without them.
-ACROSS_UNKNOWN = ("dense", "dense_gap", "reader", "reader_gap")
-ANSWERABLE_ACROSS_UNKNOWN = ("top_dense", "reader_margin", "reader_top")
+ACROSS_UNKNOWN = ("dense", "dense_gap")
+ANSWERABLE_ACROSS_UNKNOWN = ("top_dense",)
 
 
 @dataclass(frozen=True)
