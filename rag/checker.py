@@ -683,6 +683,11 @@ def entailment_contradicts(features: dict[str, float], at_least: float) -> bool:
     return contradicted >= at_least and contradicted > 1.0 - features["nli_supported"] - contradicted
 
 
+def _unspaced(text: str) -> str:
+    """Folded text without its spaces: French typography's space before "?", "!", ":" and ";" is not a word."""
+    return "".join(fold(text).split())
+
+
 def check(
     claim: str, evidence: str, checker: Checker | None = None, encode: Encoder | None = None
 ) -> tuple[str, str, str]:
@@ -692,7 +697,7 @@ def check(
     """
     if not evidence.strip():
         return UNSUPPORTED, "no evidence: nothing cited", ""
-    if len(claim) > 12 and fold(claim) in fold(evidence):
+    if len(claim) > 12 and _unspaced(claim) in _unspaced(evidence):
         return SUPPORTED, "quoted verbatim from the source", claim
     checker = checker or load_checker()
     if checker.dense and encode is None:

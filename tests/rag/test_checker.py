@@ -115,6 +115,8 @@ def test_dense_cosine_only_with_an_encoder() -> None:
     [
         ("The bridge was never rebuilt after the war.", "The bridge was never rebuilt after the war. It fell."),
         ("Le musée ferme le lundi", "Horaires. Le musée ferme le lundi. Entrée libre."),
+        # A quoted question, its French space before "?" lost on the way: still the source's words.
+        ("Le pont tiendra-t-il encore dix ans?", "Tout le monde se le demande. Le pont tiendra-t-il encore dix ans ?"),
     ],
 )
 def test_a_verbatim_quote_is_always_supported(claim: str, evidence: str) -> None:
