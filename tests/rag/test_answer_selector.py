@@ -125,8 +125,8 @@ def test_features_read_the_question_against_each_sentence() -> None:
     assert f[0]["typed_span"] == 1.0 and f[0]["untyped_question"] == 0.0
     assert f[0]["overlap"] > f[1]["overlap"] and f[0]["idf_overlap"] > f[1]["idf_overlap"]
     assert f[0]["names"] == 1.0  # "Greenwich" is the chunk's title
-    # The French sentence cannot be read by the English-only model against an English question: unknown.
-    assert [math.isnan(f[2][n]) for n in ("dense", "reader", "reader_gap")] == [True, True, True]
+    # The English-only model cannot compare the French sentence with an English question; the reader can.
+    assert [math.isnan(f[2][n]) for n in ("dense", "reader", "reader_gap")] == [True, False, False]
     assert not math.isnan(f[0]["dense"]) and f[2]["overlap"] >= 0.0
     assert (f[0]["rank"], f[2]["rank"]) == (1.0, 0.5)
     assert f[0]["first_in_chunk"] == 1.0 and f[1]["first_in_chunk"] == 0.0
@@ -245,10 +245,12 @@ def test_the_reader_reads_the_best_chunks_in_either_language() -> None:
     readings = answerer._read(question, "When did the bridge open?", chunks)
     span = readings[0].best()  # an English question, the French chunk: read, and the year found
     assert span is not None and "1932" in chunks[0].text[span.start : span.end]
-    # Only the best-ranked READ_CHUNKS chunks are read.
+    # The best READ_CHUNKS in the question's language are read, and any other among the best READ_CHUNKS.
     many = [chunk(n, f"The bridge's pier number {n} was built in {1900 + n}.", "en") for n in range(READ_CHUNKS + 2)]
-    readings = answerer._read(question, "When did the bridge open?", [chunks[0], *many])
-    assert [r is not UNREAD for r in readings] == [*[True] * READ_CHUNKS, False, False, False]
+    french = [chunk(9, "Le pont est en granit.", "fr")]
+    readings = answerer._read(question, "When did the bridge open?", [chunks[0], *many[:2], *french, *many[2:]])
+    read = [r is not UNREAD for r in readings]
+    assert read == [True, True, True, False, *[True] * (READ_CHUNKS - 2), *[False] * (len(many) - READ_CHUNKS)]
 
 
 def _compose(question: str, documents: dict[str, str]) -> tuple[str, dict[str, float]]:

@@ -144,11 +144,15 @@ class ExtractiveAnswerer:
     def _read(self, question: Question, text: str, chunks: Sequence[Chunk]) -> list[Reading]:
         """The reader's reading of each chunk.
 
-        Only the first READ_CHUNKS chunks are read, in either language (the reader is multilingual): the
-        reader is most of an answer's time, and answers rarely come from lower chunks. The selector takes an
-        unread chunk's reader scores as unknown.
+        The best READ_CHUNKS chunks in the question's language are read, and any other among the best
+        READ_CHUNKS of all (the reader is multilingual): the reader is most of an answer's time, and
+        answers rarely come from lower chunks. The selector takes an unread chunk's reader scores as
+        unknown.
         """
-        return read_best(self.reader.read, text, [c.text for c in chunks], [True] * len(chunks))
+        same = [i for i, c in enumerate(chunks) if not across_languages(question, c.language)][:READ_CHUNKS]
+        chosen = set(same) | set(range(READ_CHUNKS))
+        readable = [i in chosen for i in range(len(chunks))]
+        return read_best(self.reader.read, text, [c.text for c in chunks], readable, limit=len(chunks))
 
     def compose(self, request: AnswerRequest) -> str:
         """The whole answer as one text; fills request.trace with the choice."""
@@ -181,14 +185,18 @@ class ExtractiveAnswerer:
 
 
 def read_best(
-    read: Callable[[str, list[str]], list[Reading]], text: str, passages: Sequence[str], readable: Sequence[bool]
+    read: Callable[[str, list[str]], list[Reading]],
+    text: str,
+    passages: Sequence[str],
+    readable: Sequence[bool],
+    limit: int = READ_CHUNKS,
 ) -> list[Reading]:
-    """`read`'s readings of the first READ_CHUNKS readable passages, UNREAD for every other one.
+    """`read`'s readings of the first `limit` readable passages, UNREAD for every other one.
 
     The answerer and its training script (eval/train_answerer.py) read through this, so the selector learns
     the reader's scores where, and only where, it will have them.
     """
-    chosen = [i for i, ok in enumerate(readable) if ok][:READ_CHUNKS]
+    chosen = [i for i, ok in enumerate(readable) if ok][:limit]
     readings = [UNREAD] * len(passages)
     for i, reading in zip(chosen, read(text, [passages[i] for i in chosen]), strict=True):
         readings[i] = reading
