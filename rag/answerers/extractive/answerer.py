@@ -270,9 +270,9 @@ def quotes_runner_up(
     best one leads with a confident short answer (`short_above`) and the runner-up, less sure (under
     `short_above` and LIKELY: the short-answer threshold says how often the best sentence's span is right,
     not that a runner-up answers too), gives another value of the asked type: quoted there it reads as a
-    second answer to the question. (Public
-    dev split, 824 English / 276 French answered questions: answers quoting a runner-up 60% -> 54% /
-    78% -> 76%; answers stating the gold answer unchanged / one fewer; test split: 0.4 / 0.3 points fewer.)
+    second answer to the question. (Session 21, end to end: SQuAD 2.0 test, first 1,123 questions, stated
+    80.8% -> 80.4%, quoted sentences per answer 1.38 -> 1.35; off-topic "Another source gives" lines gone
+    from the held-out set.)
     """
     if p_second < second_above or _near_copy(second, best):
         return False
