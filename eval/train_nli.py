@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.train_checker import balanced_supported, contradicted_flagged, is_dev, load_pairs, split_of
-from eval.train_reader import command, export, fine_tune, seeded_torch
+from eval.train_reader import CHECKPOINTS, checkpoint_for, command, export, fine_tune, seeded_torch
 from rag.entailment import LABELS, MAX_PIECES, Entailment  # the graph's logits in order; the window it reads
 
 BATCH = 16
@@ -77,8 +77,18 @@ def build() -> Any:
     return PairHead()
 
 
-def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS) -> dict[str, Any]:
-    """Train on the 'nli' split and write the int8 graph to `out`; returns what was done."""
+def train(
+    data: Path,
+    out: Path,
+    limit: int | None = None,
+    epochs: int = EPOCHS,
+    stop_after: float | None = None,
+    checkpoints: Path = CHECKPOINTS,
+) -> dict[str, Any]:
+    """Train on the 'nli' split and write the int8 graph to `out`; returns what was done.
+
+    Stopped after `stop_after` seconds, it writes no graph: the same call later resumes (see fine_tune).
+    """
     torch = seeded_torch(int(os.environ.get("NLI_THREADS", "1")))
     from transformers import AutoTokenizer
 
@@ -106,8 +116,13 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
         return (loss_fn(model(pieces, mask, segments), labels) * weights).sum() / weights.sum()
 
     shuffled = [batches(examples, SEED + 2 * epoch) for epoch in range(epochs)]
-    seconds = fine_tune(model, shuffled, loss, LEARNING_RATE)
+    settings = {"limit": limit, "epochs": epochs, "batch": BATCH, "lr": LEARNING_RATE, "seed": SEED}
+    checkpoint = checkpoint_for("nli", data, settings, checkpoints)
+    seconds = fine_tune(model, shuffled, loss, LEARNING_RATE, checkpoint, stop_after)
+    if seconds is None:
+        return {"pairs": len(rows), "stopped": True, "checkpoint": str(checkpoint)}
     export(model.eval(), out, {"logits": {0: "batch"}})
+    checkpoint.unlink(missing_ok=True)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     steps = sum(len(b) for b in shuffled)
     return {"pairs": len(rows), "steps": steps, "seconds": seconds, "sha256": digest}

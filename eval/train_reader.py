@@ -40,6 +40,8 @@ LEARNING_RATE = 1e-4
 SEED = 0
 EPOCHS = 1  # all 16,947 windows once: 70 min on 2 cores for twelve layers
 LAYERS = 12  # all of e5-small: cut to 6 it lost in both languages (qa dev split)
+CHECKPOINT_EVERY = 50  # training steps between saved training states (about 3 minutes of the reader)
+CHECKPOINTS = Path.home() / ".cache" / "rag-assistant-train"  # where a stopped training run is resumed from
 
 
 def windows(
@@ -106,8 +108,18 @@ class Reader:
         return model
 
 
-def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS) -> dict[str, Any]:
-    """Train on the train split and write the int8 graph to `out`; returns what was done."""
+def train(
+    data: Path,
+    out: Path,
+    limit: int | None = None,
+    epochs: int = EPOCHS,
+    stop_after: float | None = None,
+    checkpoints: Path = CHECKPOINTS,
+) -> dict[str, Any]:
+    """Train on the train split and write the int8 graph to `out`; returns what was done.
+
+    Stopped after `stop_after` seconds, it writes no graph: the same call later resumes (see fine_tune).
+    """
     torch = seeded_torch(int(os.environ.get("READER_THREADS", "2")))
     from transformers import AutoTokenizer
 
@@ -128,9 +140,15 @@ def train(data: Path, out: Path, limit: int | None = None, epochs: int = EPOCHS)
         return (loss_fn(start_logits, starts) + loss_fn(end_logits, ends)) / 2
 
     batches = [examples[at : at + BATCH] for at in range(0, len(examples), BATCH)]
-    seconds = fine_tune(model, [batches] * epochs, loss, LEARNING_RATE)
-    export(model.eval(), out, word_table=True)
+    settings = {"limit": limit, "epochs": epochs, "layers": LAYERS, "batch": BATCH, "lr": LEARNING_RATE}
+    settings |= {"pieces": MAX_PIECES, "stride": STRIDE, "seed": SEED}
+    checkpoint = checkpoint_for("reader", data, settings, checkpoints)
+    seconds = fine_tune(model, [batches] * epochs, loss, LEARNING_RATE, checkpoint, stop_after)
     shutil.rmtree(folder)
+    if seconds is None:
+        return {"windows": len(examples), "stopped": True, "checkpoint": str(checkpoint)}
+    export(model.eval(), out, word_table=True)
+    checkpoint.unlink(missing_ok=True)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     return {"windows": len(examples), "steps": epochs * len(batches), "seconds": seconds, "sha256": digest}
 
@@ -146,10 +164,20 @@ def seeded_torch(threads: int) -> Any:
     return torch
 
 
-def fine_tune(model: Any, epochs: list[list[Any]], loss: Any, learning_rate: float) -> int:
+def fine_tune(
+    model: Any,
+    epochs: list[list[Any]],
+    loss: Any,
+    learning_rate: float,
+    checkpoint: Path | None = None,
+    stop_after: float | None = None,
+) -> int | None:
     """Train `model` over each epoch's batches (AdamW, 10% warm-up then linear decay, gradients clipped at 1).
 
     `loss(batch)` runs the model and returns the batch's loss. Prints progress; returns the seconds taken.
+    With `checkpoint`, the whole training state (weights, optimizer, schedule, random state) is saved there
+    every CHECKPOINT_EVERY steps, and when `stop_after` seconds have passed, which returns None; a run that
+    finds a checkpoint resumes from it and ends with the same weights as a run that never stopped.
     """
     import torch
 
@@ -159,20 +187,48 @@ def fine_tune(model: Any, epochs: list[list[Any]], loss: Any, learning_rate: flo
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / (0.1 * steps)) * max(0.0, (steps - step) / steps)
     )
+    done = 0
+    if checkpoint and checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        torch.set_rng_state(state["rng"])
+        done = state["step"]
+        print(f"resuming at step {done}/{steps} from {checkpoint}", file=sys.stderr, flush=True)
     started, step = time.perf_counter(), 0
     for batches in epochs:
         for batch in batches:
+            step += 1
+            if step <= done:
+                continue
             value = loss(batch)
             optimizer.zero_grad()
             value.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            step += 1
+            elapsed = time.perf_counter() - started
             if step % 20 == 0:
-                elapsed = time.perf_counter() - started
                 print(f"step {step}/{steps} loss {value.item():.3f} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+            stop = stop_after is not None and elapsed >= stop_after and step < steps
+            if checkpoint and (step % CHECKPOINT_EVERY == 0 or stop):
+                state = {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict()}
+                state |= {"schedule": schedule.state_dict(), "rng": torch.get_rng_state()}
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)
+                torch.save(state, checkpoint.with_suffix(".tmp"))
+                os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
+            if stop:
+                return None
     return round(time.perf_counter() - started)
+
+
+def checkpoint_for(name: str, data: Path, settings: dict[str, Any], checkpoints: Path) -> Path:
+    """Where a run of `name` on these data files with these settings keeps its training state."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for path in sorted(data.glob("*.jsonl")):
+        digest.update(path.read_bytes())
+    return checkpoints / f"{name}-{digest.hexdigest()[:16]}.pt"
 
 
 def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = None, word_table: bool = False) -> None:
@@ -334,11 +390,21 @@ def command(
     parser.add_argument("--limit", type=int, help=limit_help)
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--score", type=Path, metavar="GRAPH", help="score this graph alone on the dev split")
+    parser.add_argument(
+        "--stop-after-minutes",
+        type=float,
+        metavar="M",
+        help="save the training state after M minutes and stop; the same command later resumes from it",
+    )
     args = parser.parse_args(argv)
     if args.score:
         print(json.dumps(score(args.data, args.score)))
         return 0
-    print(train(args.data, args.out, args.limit, args.epochs), file=sys.stderr)
+    stop_after = args.stop_after_minutes * 60 if args.stop_after_minutes is not None else None
+    done = train(args.data, args.out, args.limit, args.epochs, stop_after)
+    print(done, file=sys.stderr)
+    if done.get("stopped"):
+        print(f"stopped; run the same command again to resume from {done['checkpoint']}", file=sys.stderr)
     return 0
 
 

@@ -85,3 +85,16 @@ def test_a_contradiction_without_figures_is_flagged_and_says_why() -> None:
 
     verdict, reason, _ = check("Marie Curie was born in Berlin.", "Marie Curie was born in Warsaw, then in Russia.")
     assert verdict == CONTRADICTED and "entailment model" in reason, (verdict, reason)
+
+
+@needs_claims
+def test_a_stopped_training_run_resumes_to_the_same_graph(tmp_path: Path) -> None:
+    from eval.train_nli import train
+
+    whole = train(CLAIMS, tmp_path / "whole.onnx", limit=32, epochs=2, checkpoints=tmp_path / "a")
+    stopped = train(CLAIMS, tmp_path / "resumed.onnx", limit=32, epochs=2, stop_after=0.0, checkpoints=tmp_path / "b")
+    assert stopped["stopped"] and Path(stopped["checkpoint"]).is_file()
+    assert not (tmp_path / "resumed.onnx").exists()  # a stopped run writes no graph
+    resumed = train(CLAIMS, tmp_path / "resumed.onnx", limit=32, epochs=2, checkpoints=tmp_path / "b")
+    assert resumed["sha256"] == whole["sha256"] and resumed["steps"] == whole["steps"] == 4
+    assert not Path(stopped["checkpoint"]).exists()  # the finished run cleans up after itself
