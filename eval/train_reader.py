@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.train_answerer import Item, load
+from rag.embedders.onnx import drop_nan_guards
 
 MAX_PIECES = 192
 STRIDE = 64
@@ -268,35 +269,6 @@ def export(model: Any, out: Path, outputs: dict[str, dict[int, str]] | None = No
             cut_word_table(int8)
         drop_nan_guards(int8)
         os.replace(int8, out)
-
-
-def drop_nan_guards(graph: Path) -> None:
-    """Take out the `Where(IsNaN(p), 0, p)` that torch's export puts after each attention softmax.
-
-    It turns the NaN of a query row whose keys are all masked into 0; a row here always has unmasked keys
-    (the [CLS] piece and the question's), so it never changes a value, but it costs about a quarter of the
-    reader's time (two passes over every batch x heads x pieces x pieces tensor).
-    """
-    import onnx
-
-    model = onnx.load(str(graph))
-    nodes = model.graph.node
-    softmaxes = {n.output[0] for n in nodes if n.op_type == "Softmax"}
-    nans = {n.output[0]: n for n in nodes if n.op_type == "IsNaN" and n.input[0] in softmaxes}
-    guards = [
-        n for n in nodes if n.op_type == "Where" and n.input[0] in nans and n.input[2] == nans[n.input[0]].input[0]
-    ]
-    rename = {g.output[0]: g.input[2] for g in guards}
-    for node in nodes:
-        node.input[:] = [rename.get(i, i) for i in node.input]
-    dead = set(rename) | {g.input[0] for g in guards}  # the guards' and their IsNaNs' outputs
-    kept = [n for n in nodes if n.output[0] not in dead]
-    used = {i for n in kept for i in n.input} | {o.name for o in model.graph.output}
-    kept = [n for n in kept if n.op_type != "Constant" or n.output[0] in used]
-    del nodes[:]
-    nodes.extend(kept)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(graph))
 
 
 def cut_word_table(graph: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from ingest.pipeline import ingest_paths
@@ -32,7 +33,8 @@ def test_onnx_int8_is_made_once_and_agrees_with_torch(rag_home: Path) -> None:
     torch_settings = load_settings(environ={"RAG_HOME": str(rag_home)})
     int8_settings = torch_settings.model_copy(update={"embed_backend": "onnx-int8"})
     int8 = embedder_for(int8_settings)
-    assert graph_path(onnx_dir(), "all-MiniLM-L6-v2", "int8").is_file()
+    graph = graph_path(onnx_dir(), "all-MiniLM-L6-v2", "int8")
+    assert graph.is_file() and "IsNaN" not in [n.op_type for n in onnx.load(str(graph)).graph.node]
     assert not list(onnx_dir().glob("tmp*"))  # no temporary left behind
 
     ours = np.array(int8.embed_documents(SENTENCES))
@@ -66,7 +68,9 @@ def test_questions_are_embedded_by_the_fp32_graph_with_torch_vectors(rag_home: P
     plain = get_embedder("all-MiniLM-L6-v2")  # no graph directory: questions go through torch
     for sentence in SENTENCES:
         assert float(np.dot(embedder.embed_query(sentence), plain.embed_query(sentence))) > 0.9999
-    assert tokenizer_path(graph_path(onnx_dir(), "all-MiniLM-L6-v2", "fp32")).is_file()
+    graph = graph_path(onnx_dir(), "all-MiniLM-L6-v2", "fp32")
+    assert tokenizer_path(graph).is_file()
+    assert "IsNaN" not in [n.op_type for n in onnx.load(str(graph)).graph.node]  # see test_nan_guards.py
 
 
 def test_a_process_that_only_asks_never_loads_torch(rag_home: Path) -> None:
