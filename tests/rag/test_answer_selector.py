@@ -169,6 +169,18 @@ def test_answerability_flags_a_missing_year_and_missing_names() -> None:
     assert row["names_missing"] == 1.0 and row["year_missing"] == 0.0
 
 
+def test_answerability_flags_a_typed_answer_about_someone_else() -> None:
+    """The best sentence has a date, but of another observatory than the one asked about: flagged."""
+    candidates = _candidates()
+    top = {}
+    for question in ("When was the Greenwich observatory founded?", "When was the Arecibo observatory founded?"):
+        q = analyze(question)
+        rows = feature_rows(q, candidates, [0.8, 0.5, 0.3], _readings(candidates))
+        row = dict(zip(ANSWERABLE_FEATURES, answerable_row([0.6, 0.2, 0.1], rows, q.typed, False), strict=True))
+        top[question.split()[3]] = row["top_typed_no_names"]
+    assert top == {"Greenwich": 0.0, "Arecibo": 1.0}
+
+
 def test_logistic_model_is_its_contributions() -> None:
     model = LogisticModel(("a", "b"), (1.0, 0.0), (2.0, 1.0), (0.5, -1.0), 0.25)
     assert model.contributions([3.0, 2.0]) == [0.5, -2.0]

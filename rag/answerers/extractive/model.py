@@ -136,6 +136,7 @@ ANSWERABLE_FEATURES = (
     "names_missing",
     "reader_margin",
     "reader_top",
+    "top_typed_no_names",
 )
 
 
@@ -145,7 +146,8 @@ def answerable_row(
     """ANSWERABLE_FEATURES for a question whose candidates have these probabilities and sentence features.
 
     year_missing: the question asks about a year that no candidate mentions; names_missing: no candidate
-    holds even half of the question's names.
+    holds even half of the question's names; top_typed_no_names: the best candidate has a span of the asked
+    type but lacks the question's names (a linear scorer cannot combine the two itself).
     """
     at = FEATURE_AT
     order = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
@@ -163,6 +165,7 @@ def answerable_row(
         float(max(r[at["names"]] for r in rows) < 0.5),
         _known_max(r[at["reader"]] for r in rows),
         top[at["reader"]],
+        top[at["typed_span"]] * (1.0 - top[at["names"]]),
     ]
 
 
