@@ -117,6 +117,7 @@ def train(
 
     shuffled = [batches(examples, SEED + 2 * epoch) for epoch in range(epochs)]
     settings = {"limit": limit, "epochs": epochs, "batch": BATCH, "lr": LEARNING_RATE, "seed": SEED}
+    settings |= {"pieces": MAX_PIECES}  # what the saved state depends on, as for the reader
     checkpoint = checkpoint_for("nli", data, settings, checkpoints)
     seconds = fine_tune(model, shuffled, loss, LEARNING_RATE, checkpoint, stop_after)
     if seconds is None:
