@@ -48,6 +48,7 @@ class IngestReport:
     errors: list[DocumentError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     untrusted: list[dict[str, object]] = field(default_factory=list)  # lines addressed to an assistant
+    others: int = 0  # documents in the index from outside the ingested paths, kept as they are
     seconds: float = 0.0
     dry_run: bool = False
     rebuilt: bool = False
@@ -104,6 +105,7 @@ class IngestReport:
             "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "skipped": self.skipped,
             "untrusted": self.untrusted,
+            "other_documents": self.others,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
             "rebuilt": self.rebuilt,
@@ -304,6 +306,7 @@ def ingest_paths(
     elif store.count() and store.fingerprint() not in (None, fingerprint):
         raise IndexMismatchError(_mismatch(store.fingerprint() or {}, fingerprint, store.location))
     plan = _plan(_load_all(files, settings, notice, report), stored, roots, settings, report, notice)
+    report.others = len(stored.keys() - {c.doc_id for c in report.changes})
     if not dry_run:
         target = store
         if rebuild:

@@ -81,6 +81,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 if change.status != "unchanged" or args.verbose:
                     print(f"{change.status:>9}  {change.doc_id}  +{change.added} ={change.kept} -{change.deleted}")
         print(report.summary())
+    if report.others and not quiet:
+        print(
+            f"notice: the index also holds {report.others} document(s) from other paths, which answers draw on too; "
+            "`rag sources` lists them, `rag sources rm ID` removes one",
+            file=sys.stderr,
+        )
     return 1 if report.errors else 0
 
 

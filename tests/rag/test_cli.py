@@ -37,6 +37,14 @@ def test_ingest_twice_then_sources(tmp_path: Path) -> None:
     assert {"id": "meta-ai-spending", "language": "fr"}.items() <= listed[3].items()
     text = run_cli("sources").stdout
     assert text.splitlines()[-1] == f"8 documents, {report['chunks']['unchanged']} chunks"
+    assert report["other_documents"] == 0
+    # One more file from elsewhere: its answers will draw on the 8 already there, and the ingest says so.
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe observatory on the ridge opened in 1931 and closed in 1987.\n")
+    third = run_cli("ingest", str(notes))
+    assert third.returncode == 0 and third.stdout.startswith("1 documents: ")
+    assert third.stderr.startswith("notice: the index also holds 8 document(s) from other paths")
+    assert json.loads(run_cli("ingest", "--json", str(notes)).stdout)["other_documents"] == 8
 
 
 def test_bad_paths_give_one_line_and_exit_1(tmp_path: Path) -> None:
