@@ -298,6 +298,31 @@ def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> Non
     assert "[1]" in answer and "[2]" in answer
 
 
+def test_another_amount_about_something_else_is_no_disagreement() -> None:
+    """A confident runner-up from another document gives another price, but not of what was asked."""
+    from rag.answerers.extractive.answerer import LIKELY
+
+    answer, scored = _compose(
+        "How much did Vale pay for Inco?",
+        {
+            "inco": "The purchase is Vale's second-largest ever, behind only its $17.6 billion purchase of Inco.",
+            "simandou": "Vale agreed to pay $3.2 billion for a 40% stake in the Simandou project.",
+        },
+    )
+    assert answer.startswith("$17.6 billion [1]"), answer
+    assert scored["Vale agreed to pay $"] >= max(load_selector().short_from("en"), LIKELY), scored  # sure, but
+    assert "$3.2 billion" not in answer, answer  # not of Inco: neither quoted nor called a disagreement
+    # Both documents naming what was asked, the other figure is a disagreement (as for Norway's GDP above).
+    answer, _ = _compose(
+        "How much did Vale pay for Inco?",
+        {
+            "inco": "The purchase is Vale's second-largest ever, behind only its $17.6 billion purchase of Inco.",
+            "press": "Vale agreed to pay $19.9 billion for Inco, the Canadian nickel miner, a newspaper said.",
+        },
+    )
+    assert "Another source gives $" in answer and "$19.9 billion" in answer and "$17.6 billion" in answer, answer
+
+
 def test_a_less_sure_sentence_giving_another_amount_is_not_quoted_under_a_confident_answer() -> None:
     from rag.answerers.extractive.answerer import LIKELY
 

@@ -269,14 +269,15 @@ def quotes_runner_up(
     It is when it scores at least `second_above` and is not a near copy of the best sentence, unless the
     best one leads with a confident short answer (`short_above`) and the runner-up, less sure (under
     `short_above` and LIKELY: the short-answer threshold says how often the best sentence's span is right,
-    not that a runner-up answers too), gives another value of the asked type: quoted there it reads as a
-    second answer to the question. (Session 21, end to end: SQuAD 2.0 test, first 1,123 questions, stated
-    80.8% -> 80.4%, quoted sentences per answer 1.38 -> 1.35; off-topic "Another source gives" lines gone
-    from the held-out set.)
+    not that a runner-up answers too) or lacking some of the question's names the best one holds, gives
+    another value of the asked type: quoted there it reads as a second answer to the question. (Session 21,
+    end to end: SQuAD 2.0 test, first 1,123 questions, stated 80.8% -> 80.4%, quoted sentences per answer
+    1.38 -> 1.35; off-topic "Another source gives" lines gone from the held-out set.)
     """
     if p_second < second_above or _near_copy(second, best):
         return False
-    return not (p_best >= short_above and p_second < max(short_above, LIKELY) and _competes(q, best, second))
+    unsure = p_second < max(short_above, LIKELY) or second.names < best.names  # or about something else
+    return not (p_best >= short_above and unsure and _competes(q, best, second))
 
 
 def _competes(q: Question, best: Candidate, other: Candidate) -> bool:
@@ -292,8 +293,15 @@ def _competes(q: Question, best: Candidate, other: Candidate) -> bool:
 
 
 def _disagrees(q: Question, best: Candidate, other: Candidate, request: AnswerRequest) -> bool:
-    """Another document gives a different value of the same kind for the same asked thing."""
+    """Another document gives a different value of the same kind for the same asked thing.
+
+    The same thing: both sentences (with their titles and the sentences before) hold all the question's
+    names. "How much did Vale pay for Inco?": "Vale agreed to pay $3.2 billion for a stake in Simandou"
+    gives another price, of something else.
+    """
     if not (other.spans and q.kind in ("amount", "percent", "count", "rank", "date")):
+        return False
+    if min(best.names, other.names) < 1.0:
         return False
     if request.sources[best.n - 1].chunk.doc_id == request.sources[other.n - 1].chunk.doc_id:
         return False

@@ -64,6 +64,7 @@ class Candidate:
     tokens: set[str] = field(default_factory=set)
     read: Span | None = None  # the reader's best span inside the sentence (offsets in the sentence)
     null: float = 0.0  # the reader's "no answer" score for the sentence's chunk
+    names: float = 1.0  # how much of the question's names it holds, with its title and the sentence before
 
 
 def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
@@ -86,7 +87,7 @@ def feature_rows(
 ) -> list[list[float]]:
     """One row of FEATURES per candidate; `readings[n - 1]` is the reader's reading of source n.
 
-    Fills each candidate's `spans`, `tokens`, `read` and `null` on the way.
+    Fills each candidate's `spans`, `tokens`, `read`, `null` and `names` on the way.
     """
     words = [tokenize(c.text) for c in candidates]
     for c, tokens in zip(candidates, words, strict=True):
@@ -115,6 +116,7 @@ def feature_rows(
         folded_words = set(re.findall(r"[a-z0-9]+", fold(window)))
         squashed = squash(window)
         names = sum(_name_found(n, squashed, folded_words) for n in q.names) / len(q.names) if q.names else 1.0
+        c.names = names
         found = quantities(f"{c.previous} {c.text}")
         figures = (
             sum(any(f.kind == x.kind and f.same(x) for x in found) for f in q.figures) / len(q.figures)
