@@ -39,3 +39,19 @@ def test_a_first_question_that_leans_on_nothing() -> None:
     assert fresh.dangling("Quand la dette est elle dépréciée ?") == ""  # a noun before the pronoun
     assert fresh.dangling("Who wrote the letter that he received from the ministry in 1990?") == ""  # long
     assert _after("Who is Ada?", "A mathematician [1]", []).dangling("How old is she?") == ""  # there is a turn
+
+
+def test_history_is_counted_as_llama_index_counts_without_importing_it() -> None:
+    import subprocess
+    import sys
+
+    from llama_index.core.utils import get_tokenizer
+
+    from rag.conversation import count_tokens
+
+    text = "L'été 2025, Meta a payé 14,3 milliards de dollars (14.3bn) pour 49 % de Scale AI. <|endoftext|>"
+    assert count_tokens(text) == len(get_tokenizer()(text)) > 20
+    # Importing llama-index-core takes about 2 s: a follow-up question's history does not need it.
+    code = "import sys, rag.conversation as c; c.count_tokens('x'); print('llama_index.core' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
