@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation: interactive on a terminal, one question per line otherwise."""
     engine, conversation, settings = _engine_and_session(args)
     interactive = sys.stdin.isatty()
+    warming = None
     if interactive:
+        # The models load while the user types; the first question waits for what is left of it.
+        warming = threading.Thread(target=engine.warm_up, args=(args.answerer,), name="rag-warm-up", daemon=True)
+        warming.start()
         print("Ask about your documents. /sources lists them, /reset starts over, /quit leaves.")
     while True:
         try:
@@ -201,6 +206,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if question == "/sources":
             cmd_sources(argparse.Namespace(**{**vars(args), "compact": True}))
             continue
+        if warming:
+            warming.join()  # one thread loading a model, never two
+            warming = None
         try:
             _ask_once(engine, question, conversation, args)
         except RagError as exc:

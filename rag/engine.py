@@ -85,6 +85,35 @@ class Engine:
         self.retriever = HybridRetriever(open_store(settings), self.embedder, snapshot=settings.bm25_snapshot)
         self._answerers: dict[str, Answerer] = {}
 
+    def _answerer(self, name: str) -> Answerer:
+        """The answerer called `name`, made once for the engine's life (one client per answerer)."""
+        if name not in self._answerers:
+            self._answerers[name] = get_answerer(name, self.settings, self.embedder)
+            from rag.checker import warm  # every answer is checked: the checker's models load with the answerer's
+
+            warm()
+        return self._answerers[name]
+
+    def warm_up(self, answerer: str | None = None) -> None:
+        """Load now what the first answer would wait for: about 2 s on 2 cores.
+
+        That is the embedder, the models of `answerer` (default: the settings' one) and the checker's,
+        the multilingual encoder that ranks French questions, and the tokenizer that counts the history.
+        It is for callers with idle time: the chat while its user types, the web page while it opens. A
+        problem, such as a model missing from this install, is left for the first question to report in
+        its own words.
+        """
+        from rag.conversation import count_tokens
+        from rag.embedders.multilingual import load_multilingual
+
+        try:
+            self.embedder.embed_query("warm up")
+            self._answerer(answerer or self.settings.answerer)
+            load_multilingual()
+            count_tokens("warm up")  # a follow-up's history is counted in tokens
+        except Exception:
+            return
+
     def ask(
         self,
         question: str,
@@ -105,12 +134,7 @@ class Engine:
             raise EmptyQuestion('the question is empty; usage: rag ask "QUESTION"')
         conversation = conversation if conversation is not None else Conversation()
         name = answerer or self.settings.answerer
-        if name not in self._answerers:  # one client per answerer for the engine's life
-            self._answerers[name] = get_answerer(name, self.settings, self.embedder)
-            from rag.checker import warm  # every answer is checked: the checker's models load with the answerer's
-
-            warm()
-        chosen = self._answerers[name]
+        chosen = self._answerer(name)
         language = guess_language(question)
         pronoun = conversation.dangling(question)
         if pronoun:

@@ -361,26 +361,6 @@ def _example_text(event: gr.SelectData) -> str:
     return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
 
-def _warm_up(settings: Settings) -> None:
-    """Load the models while the page opens, so that the first upload or question does not wait for them.
-
-    The embedder, the multilingual encoder (French questions), the answer reader and the claim checker's
-    entailment model.
-    """
-    from rag.answerers.extractive.reader import load_reader
-    from rag.embedders import embedder_for
-    from rag.embedders.multilingual import load_multilingual
-    from rag.entailment import load_entailment
-
-    try:
-        embedder_for(settings).embed_query("warm up")
-        load_multilingual()
-        load_reader()
-        load_entailment()
-    except Exception:  # the first real use reports any problem with the model, in its own words
-        return
-
-
 def launch(
     settings: Settings,
     host: str = "127.0.0.1",
@@ -401,7 +381,8 @@ def launch(
     if warning:
         print(warning, file=sys.stderr)
     engine = engine or Engine(settings)
-    threading.Thread(target=_warm_up, args=(settings,), name="rag-warm-up", daemon=True).start()
+    # The models load while the page opens, so that the first upload or question does not wait for them.
+    threading.Thread(target=engine.warm_up, name="rag-warm-up", daemon=True).start()
     app = build_app(engine, settings, logout=credentials is not None)
     app.queue(default_concurrency_limit=1)
     try:

@@ -12,7 +12,7 @@ from ingest.pipeline import ingest_paths
 from rag.config import Settings, load_settings
 from rag.conversation import Conversation
 from rag.engine import Engine
-from rag.errors import EmptyIndexError, EmptyQuestion
+from rag.errors import EmptyIndexError, EmptyQuestion, SettingsError
 from rag.stores.chroma import ChromaStore
 from tests.conftest import CORPUS, run_cli
 
@@ -130,6 +130,50 @@ def test_chat_reads_one_question_per_line(corpus_home: Path) -> None:
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(lines) == 2 and "Alexandr Wang" in lines[1]["standalone_question"]
     assert re.search(r"\b(25|28) (?:years old|ans)\b", lines[1]["answer"])
+
+
+def test_interactive_chat_loads_its_models_while_the_user_types(corpus_home: Path) -> None:
+    """On a terminal, `rag chat` warms its models in a thread; the first question waits for that thread."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    def read_until(fd: int, marker: bytes, seconds: float = 120) -> bytes:
+        seen = b""
+        while marker not in seen:
+            ready, _, _ = select.select([fd], [], [], seconds)
+            assert ready, f"no {marker!r} after {seconds} s; got {seen[-300:]!r}"
+            seen += os.read(fd, 4096)
+        return seen
+
+    main, terminal = pty.openpty()
+    rag = Path(sys.executable).with_name("rag")
+    env = cli_env({"RAG_HOME": str(corpus_home)})
+    proc = subprocess.Popen([str(rag), "chat"], stdin=terminal, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    try:
+        read_until(main, b"you> ")
+        os.write(main, b"How much did Meta pay for ScaleAI?\n")  # at once: the warm-up is still running
+        answer = read_until(main, b"you> ").decode()
+        assert re.search(r"14[.,]3", answer) and re.search(r"\[\d\]", answer)
+        os.write(main, b"/quit\n")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        os.close(main)
+
+
+def test_warm_up_makes_the_answerer_and_leaves_errors_to_the_first_question(corpus_home: Path) -> None:
+    engine = Engine(load_settings({"home": corpus_home}, environ={}))
+    engine.warm_up()
+    assert list(engine._answerers) == ["extractive"]
+    engine.warm_up("no-such-answerer")  # nothing raised here: the question reports it
+    with pytest.raises(SettingsError, match="^unknown answerer 'no-such-answerer'"):
+        engine.ask("How much did Meta pay for ScaleAI?", answerer="no-such-answerer")
 
 
 def test_empty_question_and_empty_index(settings: Settings) -> None:
