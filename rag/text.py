@@ -10,7 +10,6 @@ import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 
 STOPWORDS = frozenset(
@@ -53,13 +52,8 @@ def file_slug(name: str, limit: int = 60) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[-limit:] or "model"
 
 
-@lru_cache(maxsize=1 << 14)
 def fold(text: str) -> str:
-    """Lowercase, strip accents, unify apostrophes and dashes.
-
-    Kept for the last 16k texts: the answerer folds each retrieved sentence for every feature (about
-    2,000 calls per answer).
-    """
+    """Lowercase, strip accents, unify apostrophes and dashes."""
     if text.isascii():  # most words and many sentences: nothing to decompose
         return text.lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")
