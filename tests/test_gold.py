@@ -39,6 +39,10 @@ def test_key_facts_match_across_formats() -> None:
     assert states_fact("14,3 milliards de dollars [1]", "$14.3 billion")
     assert not states_fact("$14.8 billion [1]", "$14.3 billion")
     assert states_fact("Jason  Droege [2]", "Jason Droege")
+    assert states_fact("« Start-up fondée en juin 2024. » [3]", "June")  # a month, in the quote's language
+    assert states_fact("founded in June 2024 [1]", "juin")
+    assert not states_fact("fondée en juillet 2024 [3]", "June")
+    assert not states_fact("it may be so [1]", "May") and states_fact("signed in May [1]", "mai")
 
 
 @pytest.fixture(scope="module")
