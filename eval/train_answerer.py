@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import pickle
 import sys
 from collections import defaultdict
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answerers.extractive.answerer import quotes_runner_up, read_best, short_span
-from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
+from rag.answerers.extractive.features import FEATURES, Candidate, entailed, feature_rows
 from rag.answerers.extractive.model import (
     ACROSS_UNKNOWN,
     ANSWERABLE_ACROSS_UNKNOWN,
@@ -275,7 +276,7 @@ def fit_answerable(
     examples: dict[str, list[Example]], probabilities: dict[str, list[list[float]]], unknown: Sequence[str] = ()
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """The answerability scorer (trained on the train split) and its probability for every example."""
-    rows = {k: _answerable_rows(examples[k], probabilities[k]) for k in examples}
+    rows = {k: _answerable_rows(examples[k], probabilities[k], "top_entailed" not in unknown) for k in examples}
     labels = [
         int(e.answerable and _top_right(e, p)) for e, p in zip(examples["train"], probabilities["train"], strict=True)
     ]
@@ -284,11 +285,25 @@ def fit_answerable(
     return weights, {k: [model.probability(model.own(r, ANSWERABLE_FEATURES)) for r in v] for k, v in rows.items()}
 
 
-def _answerable_rows(examples: Sequence[Example], probabilities: Sequence[Sequence[float]]) -> list[list[float]]:
+def _answerable_rows(
+    examples: Sequence[Example], probabilities: Sequence[Sequence[float]], entail: bool = True
+) -> list[list[float]]:
     return [
-        answerable_row(p, e.rows, e.question.typed, bool(e.question.years))
+        answerable_row(p, e.rows, e.question.typed, bool(e.question.years), _entailed(e, p) if entail else math.nan)
         for e, p in zip(examples, probabilities, strict=True)
     ]
+
+
+def _entailed(e: Example, p: Sequence[float]) -> float:
+    """features.entailed for the example's best candidate (as the answerer ranks them), computed once."""
+    top = e.candidates[max(range(len(p)), key=lambda i: p[i])]
+    key = (e.item.question, top.previous, top.text)
+    if key not in _ENTAILED:
+        _ENTAILED[key] = entailed(e.item.question, top)
+    return _ENTAILED[key]
+
+
+_ENTAILED: dict[tuple[str, str, str], float] = {}
 
 
 def _top_right(e: Example, p: Sequence[float]) -> bool:

@@ -76,6 +76,9 @@ def _selector_trace(selector: dict[str, Any] | None) -> list[str]:
         f"selector: asks for {selector['kind']}; answerability {selector['answerable']:.3f} "
         f"(refuses below {selector['refuse_below']:.3f}); {verdict}"
     ]
+    parts = sorted(selector.get("answerable_features", {}).items(), key=lambda kv: -abs(kv[1][1]))
+    if parts:
+        lines.append("  answerability: " + "  ".join(f"{n}={value:g} ({part:+.2f})" for n, (value, part) in parts))
     for c in selector["candidates"]:
         lines.append(f"  p={c['probability']:.3f} [{c['n']}] {c['text'][:100]!r}")
         parts = sorted(c["features"].items(), key=lambda kv: -abs(kv[1][1]))

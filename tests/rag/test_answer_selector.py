@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answerers.extractive.features import FEATURES, Candidate, feature_rows
+from rag.answerers.extractive.features import FEATURES, Candidate, entailed, feature_rows
 from rag.answerers.extractive.model import (
     ACROSS_UNKNOWN,
     ANSWERABLE_ACROSS_UNKNOWN,
@@ -179,6 +179,36 @@ def test_answerability_flags_a_typed_answer_about_someone_else() -> None:
         row = dict(zip(ANSWERABLE_FEATURES, answerable_row([0.6, 0.2, 0.1], rows, q.typed, False), strict=True))
         top[question.split()[3]] = row["top_typed_no_names"]
     assert top == {"Greenwich": 0.0, "Arecibo": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("question", "answering", "near_miss"),
+    [
+        (
+            "Who designed the cathedral's dome?",
+            "The cathedral's dome was designed by the architect Anna Berg.",
+            "The cathedral's organ was built by the architect Anna Berg.",
+        ),
+        (
+            "How many people live in the valley?",
+            "About 12,000 people live in the valley today.",
+            "About 12,000 sheep graze in the valley today.",
+        ),
+    ],
+)
+def test_entailment_tells_an_answering_sentence_from_a_near_miss(question: str, answering: str, near_miss: str) -> None:
+    """SQuAD 2.0's unanswerable questions sit next to a sentence about something else: the real model sees it."""
+    scores = [entailed(question, Candidate(1, text, "", "t", "en", True)) for text in (answering, near_miss)]
+    assert 0.0 <= scores[1] < scores[0] <= 1.0
+
+
+def test_answerability_takes_the_entailment_last_and_unknown_by_default() -> None:
+    candidates = _candidates()
+    q = analyze("When was the Greenwich observatory founded?")
+    rows = feature_rows(q, candidates, [0.8, 0.5, 0.3], _readings(candidates))
+    assert math.isnan(answerable_row([0.3, 0.2, 0.1], rows, q.typed, False)[-1])
+    assert answerable_row([0.3, 0.2, 0.1], rows, q.typed, False, 0.7)[-1] == 0.7
+    assert ANSWERABLE_FEATURES[-1] == "top_entailed" and "top_entailed" in ANSWERABLE_ACROSS_UNKNOWN
 
 
 def test_logistic_model_is_its_contributions() -> None:

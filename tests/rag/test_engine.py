@@ -104,6 +104,7 @@ def test_human_output_lists_sources(corpus_home: Path) -> None:
     assert "\nSources\n[" in out.stdout
     assert out.stderr.startswith("standalone question: Combien Meta a-t-il payé pour ScaleAI ?\nretrieved:\n  [1] ")
     assert "dense multilingual " in out.stderr  # a French question: ranked by the multilingual encoder
+    assert re.search(r"\n  answerability: \w+=\S+ \([+-]\d", out.stderr)  # why it answers, feature by feature
     assert "timings: retrieve " in out.stderr
 
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answerers.base import AnswerRequest, refusal
-from rag.answerers.extractive.features import FEATURES, Candidate, across_languages, feature_rows
+from rag.answerers.extractive.features import FEATURES, Candidate, across_languages, entailed, feature_rows
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
 from rag.answerers.extractive.spans import distance, listed, range_end, render_span
 from rag.chunks import Chunk
+from rag.entailment import load_entailment
 from rag.injection import chunk_instructions
 from rag.text import fold, quantities, tokenize
 from rag.verify import split_sentences
@@ -47,6 +48,8 @@ class Choice:
     refuse_below: float = 0.0  # the threshold it was compared with (the scorer that fits the best's language)
     refused: str = ""  # why it refused, "" when it answers
     order: list[int] = field(default_factory=list)  # candidates by probability, best first
+    answerable_row: list[float] = field(default_factory=list)  # ANSWERABLE_FEATURES of the question
+    across: bool = False  # the best candidate is in another language than the question
 
 
 def candidates_of(request: AnswerRequest) -> list[Candidate]:
@@ -87,11 +90,13 @@ class ExtractiveAnswerer:
     def __init__(self, encode: Encode, selector: Selector | None = None, reader: Reader | None = None) -> None:
         """`encode` embeds the question and the candidate sentences (the embedder's `embed_sentences`).
 
-        Its model is loaded now, with the reader's, so that the first answer does not wait for it.
+        Its model is loaded now, with the reader's and the entailment model's, so that the first answer does
+        not wait for them.
         """
         self.encode = encode
         self.selector = selector or load_selector()
         self.reader = reader or load_reader()
+        load_entailment()
         encode(["warm up"])
 
     def answer(self, request: AnswerRequest) -> Iterator[str]:
@@ -114,9 +119,11 @@ class ExtractiveAnswerer:
         across = [across_languages(question, c.language) for c in candidates]
         probabilities = [self.selector.sentence_probability(r, a) for r, a in zip(rows, across, strict=True)]
         asks_year = bool(question.years)
-        answerable = answerable_row(probabilities, rows, question.typed, asks_year)
         ranked = sorted(range(len(candidates)), key=lambda i: (-probabilities[i], i))
-        p, refuse_below = self.selector.answerable_probability(answerable, across[ranked[0]])
+        top = ranked[0]
+        entails = math.nan if across[top] else entailed(standalone.text, candidates[top])
+        answerable = answerable_row(probabilities, rows, question.typed, asks_year, entails)
+        p, refuse_below = self.selector.answerable_probability(answerable, across[top])
         order = _prefer_language(ranked, candidates, probabilities, question)
         why = ""
         if p < refuse_below:
@@ -125,7 +132,7 @@ class ExtractiveAnswerer:
             why = "the asked year is in no retrieved sentence"
         elif answerable[ANSWERABLE_FEATURES.index("names_missing")]:
             why = "the question's names are in no retrieved sentence"
-        return Choice(question, candidates, rows, probabilities, p, refuse_below, why, order)
+        return Choice(question, candidates, rows, probabilities, p, refuse_below, why, order, answerable, across[top])
 
     def _cosines(self, question: Question, text: str, candidates: Sequence[Candidate]) -> list[float]:
         """The bundled model's cosine of the question and each candidate in its language (NaN elsewhere).
@@ -333,8 +340,17 @@ def explain(choice: Choice, selector: Selector, top: int = 3) -> dict[str, Any]:
         "answerable": round(choice.answerable, 3),
         "refuse_below": choice.refuse_below,
         "refused": choice.refused,
+        "answerable_features": {},
         "candidates": [],
     }
+    if choice.answerable_row:
+        scorer = selector.answerable_scorer(choice.across)
+        values = scorer.own(choice.answerable_row, ANSWERABLE_FEATURES)
+        out["answerable_features"] = {
+            name: [round(value, 3), round(part, 3)]
+            for name, value, part in zip(scorer.names, values, scorer.contributions(values), strict=True)
+            if not math.isnan(value)
+        }
     for i in choice.order[:top]:
         model = selector.sentence_scorer(across_languages(choice.question, choice.candidates[i].language))
         values = model.own(choice.rows[i], FEATURES)

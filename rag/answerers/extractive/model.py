@@ -69,7 +69,7 @@ class LogisticModel:
 
 # What the bundled model cannot measure across languages; the "across" scorers are trained without them.
 ACROSS_UNKNOWN = ("dense", "dense_gap")
-ANSWERABLE_ACROSS_UNKNOWN = ("top_dense",)
+ANSWERABLE_ACROSS_UNKNOWN = ("top_dense", "top_entailed")
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,16 @@ class Selector:
         model = self.sentence_scorer(across)
         return model.probability(model.own(row, FEATURES))
 
+    def answerable_scorer(self, across: bool) -> LogisticModel:
+        """The answerability scorer for a best sentence in the question's language, or (across) in another."""
+        return self.answerable_across if across else self.answerable
+
     def answerable_probability(self, row: Sequence[float], across: bool) -> tuple[float, float]:
         """P(the best sentence answers the question) and the threshold to refuse under."""
-        if across:
-            model = self.answerable_across
-            return model.probability(model.own(row, ANSWERABLE_FEATURES)), self.refuse_below_across
-        return self.answerable.probability(row), self.refuse_below
+        model = self.answerable_scorer(across)
+        return model.probability(model.own(row, ANSWERABLE_FEATURES)), (
+            self.refuse_below_across if across else self.refuse_below
+        )
 
 
 @cache
@@ -137,17 +141,23 @@ ANSWERABLE_FEATURES = (
     "reader_margin",
     "reader_top",
     "top_typed_no_names",
+    "top_entailed",
 )
 
 
 def answerable_row(
-    probabilities: Sequence[float], rows: Sequence[Sequence[float]], typed: bool, asks_year: bool
+    probabilities: Sequence[float],
+    rows: Sequence[Sequence[float]],
+    typed: bool,
+    asks_year: bool,
+    entailed: float = math.nan,
 ) -> list[float]:
     """ANSWERABLE_FEATURES for a question whose candidates have these probabilities and sentence features.
 
     year_missing: the question asks about a year that no candidate mentions; names_missing: no candidate
     holds even half of the question's names; top_typed_no_names: the best candidate has a span of the asked
-    type but lacks the question's names (a linear scorer cannot combine the two itself).
+    type but lacks the question's names (a linear scorer cannot combine the two itself); top_entailed:
+    `entailed`, the entailment model's view of the best candidate and the question (features.entailed).
     """
     at = FEATURE_AT
     order = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
@@ -166,6 +176,7 @@ def answerable_row(
         _known_max(r[at["reader"]] for r in rows),
         top[at["reader"]],
         top[at["typed_span"]] * (1.0 - top[at["names"]]),
+        entailed,
     ]
 
 
