@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answerers.base import is_refusal as ours_refuses
-from rag.text import MONTH_OF, fold, proper_names, quantities, squash
+from rag.text import MONTH_OF, fold, months_in, proper_names, quantities, squash
 from rag.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, check_claim, citations_of, split_sentences, strip_markup
 
 CLAIMS = Path(__file__).with_name("claims.jsonl")
@@ -90,10 +90,9 @@ def states_fact(answer: str, fact: str) -> bool:
     if figures:
         found = quantities(answer)
         return all(any(f.same(a) for a in found) for f in figures)
-    if fold(fact).strip() in MONTH_OF:
-        words = re.findall(r"\w+", answer)
-        months = {MONTH_OF.get(fold(w)) for w in words if w != "may"}  # the verb is not the month
-        return MONTH_OF[fold(fact).strip()] in months
+    month = MONTH_OF.get(fold(fact).strip())
+    if month:
+        return month in months_in(re.sub(r"\bmay\b", "", answer))  # the verb is not the month
     return squash(fact) in squash(answer)
 
 

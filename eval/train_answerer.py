@@ -295,19 +295,17 @@ def _answerable_rows(
 
 
 def _entailed(e: Example, p: Sequence[float]) -> float:
-    """features.entailed for the example's best candidate (as the answerer ranks them), computed once."""
-    top = e.candidates[max(range(len(p)), key=lambda i: p[i])]
-    key = (e.item.question, top.previous, top.text)
-    if key not in _ENTAILED:
-        _ENTAILED[key] = entailed(e.item.question, top)
-    return _ENTAILED[key]
+    """features.entailed for the example's best candidate, as the answerer ranks them."""
+    return entailed(e.item.question, e.candidates[_best(p)])
 
 
-_ENTAILED: dict[tuple[str, str, str], float] = {}
+def _best(p: Sequence[float]) -> int:
+    """The index of the most probable candidate (the first, on a tie)."""
+    return max(range(len(p)), key=lambda i: p[i])
 
 
 def _top_right(e: Example, p: Sequence[float]) -> bool:
-    return bool(e.labels[max(range(len(p)), key=lambda i: p[i])])
+    return bool(e.labels[_best(p)])
 
 
 def _quantile(values: Sequence[float], share: float) -> float:
@@ -366,7 +364,7 @@ def refuse_threshold(examples: Sequence[Example], answerable: Sequence[float]) -
 
 def _span_right(e: Example, p: Sequence[float]) -> bool:
     """The short answer the answerer would give overlaps a gold answer by at least half (token F1)."""
-    span = short_span(e.question, e.candidates[max(range(len(p)), key=lambda i: p[i])])
+    span = short_span(e.question, e.candidates[_best(p)])
     return bool(span) and max(_f1(span, a) for a in e.item.answers) >= 0.5
 
 

@@ -26,6 +26,7 @@ from rag.text import (
     TRANSLATIONS,
     Quantity,
     fold,
+    months_in,
     proper_names,
     quantities,
     same_word,
@@ -92,10 +93,6 @@ class Analysis:
 
 
 # --- the rules of the hand-made checker, kept as features ------------------------------------------------
-
-
-def _months(text: str) -> set[int]:
-    return {MONTH_OF[w] for w in re.findall(r"[a-z]+", fold(text)) if w in MONTH_OF}
 
 
 def _next_words(text: str, at: int) -> list[str]:
@@ -256,7 +253,7 @@ def _figure_features(text: str, evidence: str, a: Analysis) -> dict[str, float]:
 
 
 def _month_features(text: str, evidence: str, a: Analysis) -> dict[str, float]:
-    claim_months, evidence_months = _months(text), _months(evidence)
+    claim_months, evidence_months = months_in(text), months_in(evidence)
     missing = claim_months - evidence_months
     if missing and evidence_months:
         a.month_conflict = (MONTHS[min(missing)][0].capitalize(), MONTHS[min(evidence_months)][0].capitalize())

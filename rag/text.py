@@ -43,6 +43,12 @@ MONTHS = {  # number: (English, French folded)
 }
 MONTH_OF = {name: number for number, names in MONTHS.items() for name in names}
 
+
+def months_in(text: str) -> set[int]:
+    """The numbers of the months the text names, in English or French."""
+    return {MONTH_OF[w] for w in re.findall(r"[a-z]+", fold(text)) if w in MONTH_OF}
+
+
 ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|jusqu|lorsqu|puisqu)'", re.IGNORECASE)
 TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[a-z][a-z0-9]*")
 
