@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -84,15 +85,20 @@ class Engine:
         self.embedder = embedder_for(settings)
         self.retriever = HybridRetriever(open_store(settings), self.embedder, snapshot=settings.bm25_snapshot)
         self._answerers: dict[str, Answerer] = {}
+        self._making = threading.Lock()
 
     def _answerer(self, name: str) -> Answerer:
-        """The answerer called `name`, made once for the engine's life (one client per answerer)."""
-        if name not in self._answerers:
-            self._answerers[name] = get_answerer(name, self.settings, self.embedder)
-            from rag.checker import warm  # every answer is checked: the checker's models load with the answerer's
+        """The answerer called `name`, made once for the engine's life (one client per answerer).
 
-            warm()
-        return self._answerers[name]
+        A question asked while `warm_up` is still making it waits for that one instead of making a second.
+        """
+        with self._making:
+            if name not in self._answerers:
+                self._answerers[name] = get_answerer(name, self.settings, self.embedder)
+                from rag.checker import warm  # every answer is checked: the checker's models load with the answerer's
+
+                warm()
+            return self._answerers[name]
 
     def warm_up(self, answerer: str | None = None) -> None:
         """Load now what the first answer would wait for: about 2 s on 2 cores.

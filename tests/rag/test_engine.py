@@ -2,10 +2,13 @@
 
 import json
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+import rag.engine
 from eval.metrics import states_fact
 from ingest.loaders import load_file
 from ingest.pipeline import ingest_paths
@@ -175,6 +178,27 @@ def test_warm_up_makes_the_answerer_and_leaves_errors_to_the_first_question(corp
     engine.warm_up("no-such-answerer")  # nothing raised here: the question reports it
     with pytest.raises(SettingsError, match="^unknown answerer 'no-such-answerer'"):
         engine.ask("How much did Meta pay for ScaleAI?", answerer="no-such-answerer")
+
+
+def test_a_question_during_the_warm_up_waits_for_its_answerer(
+    corpus_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(load_settings({"home": corpus_home}, environ={}))
+    made: list[str] = []
+
+    def slow_get_answerer(name: str, settings: Settings, embedder: object) -> object:
+        made.append(name)
+        time.sleep(0.5)  # long enough for the question to arrive while the warm-up is making it
+        return object()
+
+    monkeypatch.setattr(rag.engine, "get_answerer", slow_get_answerer)
+    engine.embedder.embed_query("loaded")  # so the warm-up reaches the answerer at once
+    warming = threading.Thread(target=engine.warm_up)
+    warming.start()
+    time.sleep(0.1)
+    asked = engine._answerer("extractive")  # what `ask` does first
+    warming.join()
+    assert made == ["extractive"] and engine._answerers["extractive"] is asked
 
 
 def test_empty_question_and_empty_index(settings: Settings) -> None:
