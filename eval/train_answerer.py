@@ -22,13 +22,13 @@ import math
 import pickle
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rag.answerers.extractive.answerer import quotes_runner_up, read_best, short_span
-from rag.answerers.extractive.features import FEATURES, Candidate, entailed, feature_rows
+from rag.answerers.extractive.features import FEATURES, Candidate, entailed, feature_rows, read_alone
 from rag.answerers.extractive.model import (
     ACROSS_UNKNOWN,
     ANSWERABLE_ACROSS_UNKNOWN,
@@ -273,10 +273,17 @@ def fit_without(
 
 
 def fit_answerable(
-    examples: dict[str, list[Example]], probabilities: dict[str, list[list[float]]], unknown: Sequence[str] = ()
+    examples: dict[str, list[Example]],
+    probabilities: dict[str, list[list[float]]],
+    read: Callable[[str, list[str]], list[Reading]],
+    unknown: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """The answerability scorer (trained on the train split) and its probability for every example."""
-    rows = {k: _answerable_rows(examples[k], probabilities[k], "top_entailed" not in unknown) for k in examples}
+    """The answerability scorer (trained on the train split) and its probability for every example.
+
+    `read` reads each example's best candidate alone (features.read_alone), unless that is `unknown`.
+    """
+    reads = None if "top_read_alone" in unknown else read
+    rows = {k: _answerable_rows(examples[k], probabilities[k], reads, "top_entailed" not in unknown) for k in examples}
     labels = [
         int(e.answerable and _top_right(e, p)) for e, p in zip(examples["train"], probabilities["train"], strict=True)
     ]
@@ -286,10 +293,20 @@ def fit_answerable(
 
 
 def _answerable_rows(
-    examples: Sequence[Example], probabilities: Sequence[Sequence[float]], entail: bool = True
+    examples: Sequence[Example],
+    probabilities: Sequence[Sequence[float]],
+    read: Callable[[str, list[str]], list[Reading]] | None,
+    entail: bool = True,
 ) -> list[list[float]]:
     return [
-        answerable_row(p, e.rows, e.question.typed, bool(e.question.years), _entailed(e, p) if entail else math.nan)
+        answerable_row(
+            p,
+            e.rows,
+            e.question.typed,
+            bool(e.question.years),
+            _entailed(e, p) if entail else math.nan,
+            read_alone(read, e.question, e.item.question, e.candidates[_best(p)]) if read else math.nan,
+        )
         for e, p in zip(examples, probabilities, strict=True)
     ]
 
@@ -460,13 +477,16 @@ def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
     train_labels = [y for e in in_scope for y in e.labels]
     sentence = fit(train_rows, train_labels, FEATURES)
     probabilities = {k: score(v, LogisticModel.from_json(sentence)) for k, v in examples.items()}
-    answerable, answerable_p = fit_answerable(examples, probabilities)
+    answerable, answerable_p = fit_answerable(examples, probabilities, readings.read)
     thresholds = choose_thresholds(examples["dev"], probabilities["dev"], answerable_p["dev"])
     # The same scorers without what cannot be measured across languages, as if every sentence were in
     # another language than its question (no public data pairs the two; this is the nearest stand-in).
     sentence_across = fit_without(train_rows, train_labels, FEATURES, ACROSS_UNKNOWN)
     across_p = {k: score(v, LogisticModel.from_json(sentence_across)) for k, v in examples.items()}
-    answerable_across, answerable_across_p = fit_answerable(examples, across_p, ANSWERABLE_ACROSS_UNKNOWN)
+    answerable_across, answerable_across_p = fit_answerable(
+        examples, across_p, readings.read, ANSWERABLE_ACROSS_UNKNOWN
+    )
+    readings.save()  # with the best candidates read alone
     thresholds["refuse_below_across"] = refuse_threshold(examples["dev"], answerable_across_p["dev"])
     across_thresholds = {**thresholds, "refuse_below": thresholds["refuse_below_across"]}
     digest = hashlib.sha256()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answerers.extractive.features import FEATURES, Candidate, entailed, feature_rows
+from rag.answerers.extractive.features import FEATURES, Candidate, entailed, feature_rows, read_alone
 from rag.answerers.extractive.model import (
     ACROSS_UNKNOWN,
     ANSWERABLE_ACROSS_UNKNOWN,
@@ -20,7 +20,7 @@ from rag.answerers.extractive.model import (
     load_selector,
 )
 from rag.answerers.extractive.question import analyze, question_type
-from rag.answerers.extractive.reader import Reading, Span
+from rag.answerers.extractive.reader import Reading, Span, load_reader
 from rag.answerers.extractive.spans import best_span, render_span, spans
 from tests.conftest import SHARED, needs_qa
 
@@ -181,34 +181,75 @@ def test_answerability_flags_a_typed_answer_about_someone_else() -> None:
     assert top == {"Greenwich": 0.0, "Arecibo": 1.0}
 
 
-@pytest.mark.parametrize(
-    ("question", "answering", "near_miss"),
-    [
-        (
-            "Who designed the cathedral's dome?",
-            "The cathedral's dome was designed by the architect Anna Berg.",
-            "The cathedral's organ was built by the architect Anna Berg.",
-        ),
-        (
-            "How many people live in the valley?",
-            "About 12,000 people live in the valley today.",
-            "About 12,000 sheep graze in the valley today.",
-        ),
-    ],
-)
+NEAR_MISSES = [
+    (
+        "Who designed the cathedral's dome?",
+        "The cathedral's dome was designed by the architect Anna Berg.",
+        "The cathedral's organ was built by the architect Anna Berg.",
+    ),
+    (
+        "How many people live in the valley?",
+        "About 12,000 people live in the valley today.",
+        "About 12,000 sheep graze in the valley today.",
+    ),
+    (
+        "In what year was the bridge opened?",
+        "The bridge was opened to traffic in 1932.",
+        "The tunnel was opened to traffic in 1932.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "answering", "near_miss"), NEAR_MISSES[:2])
 def test_entailment_tells_an_answering_sentence_from_a_near_miss(question: str, answering: str, near_miss: str) -> None:
     """SQuAD 2.0's unanswerable questions sit next to a sentence about something else: the real model sees it."""
     scores = [entailed(question, Candidate(1, text, "", "t", "en", True)) for text in (answering, near_miss)]
     assert 0.0 <= scores[1] < scores[0] <= 1.0
 
 
-def test_answerability_takes_the_entailment_last_and_unknown_by_default() -> None:
+@pytest.mark.parametrize(("question", "answering", "near_miss"), NEAR_MISSES)
+def test_the_reader_alone_tells_an_answering_sentence_from_a_near_miss(
+    question: str, answering: str, near_miss: str
+) -> None:
+    """Read without its chunk, the sentence either answers or it does not: the real reader's margin says which.
+
+    English only: the reader learned "no answer" from SQuAD 2.0, and PIAF has no unanswerable questions (in
+    French it gives the bridge and the tunnel the same margin).
+    """
+    reader = load_reader()
+    q = analyze(question)
+    scores = [
+        read_alone(reader.read, q, question, Candidate(1, t, "", "t", "en", True)) for t in (answering, near_miss)
+    ]
+    assert scores[1] < scores[0]
+
+
+def test_the_reader_alone_finds_the_span_in_the_sentence_not_in_the_one_before() -> None:
+    reader = load_reader()
+    question = "Who designed the cathedral's dome?"
+    before = "The cathedral's dome was designed by the architect Anna Berg."
+    after = Candidate(1, "Its bells were cast in 1890.", before, "t", "en", True)
+    answering = Candidate(1, before, "", "t", "en", True)
+    q = analyze(question)
+    assert read_alone(reader.read, q, question, after) < read_alone(reader.read, q, question, answering)
+
+
+def test_the_reading_alone_is_unknown_for_a_question_in_french() -> None:
+    """The reader was taught unanswerable questions in English only (in French it tells the bridge from the
+    tunnel no better than chance: "Le pont a été ouvert en 1932" and "Le tunnel ..." get the same margin)."""
+    question = "En quelle année le pont a-t-il été ouvert ?"
+    c = Candidate(1, "Le pont a été ouvert à la circulation en 1932.", "", "t", "fr", True)
+    assert math.isnan(read_alone(load_reader().read, analyze(question), question, c))
+
+
+def test_answerability_takes_the_entailment_and_the_reading_alone_last_unknown_by_default() -> None:
     candidates = _candidates()
     q = analyze("When was the Greenwich observatory founded?")
     rows = feature_rows(q, candidates, [0.8, 0.5, 0.3], _readings(candidates))
-    assert math.isnan(answerable_row([0.3, 0.2, 0.1], rows, q.typed, False)[-1])
-    assert answerable_row([0.3, 0.2, 0.1], rows, q.typed, False, 0.7)[-1] == 0.7
-    assert ANSWERABLE_FEATURES[-1] == "top_entailed" and "top_entailed" in ANSWERABLE_ACROSS_UNKNOWN
+    assert all(math.isnan(v) for v in answerable_row([0.3, 0.2, 0.1], rows, q.typed, False)[-2:])
+    assert answerable_row([0.3, 0.2, 0.1], rows, q.typed, False, 0.7, 2.5)[-2:] == [0.7, 2.5]
+    assert ANSWERABLE_FEATURES[-2:] == ("top_entailed", "top_read_alone")
+    assert {"top_entailed", "top_read_alone"} <= set(ANSWERABLE_ACROSS_UNKNOWN)
 
 
 def test_logistic_model_is_its_contributions() -> None:
@@ -245,7 +286,6 @@ def test_retraining_on_a_fixed_sample_gives_the_same_weights(tmp_path: Path) -> 
 def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
     """Sentence choice on articles the weights never saw (the test split), with the shipped weights."""
     from eval.train_answerer import Embeddings, build_examples, load
-    from rag.answerers.extractive.reader import load_reader
 
     selector = load_selector()
     items = [i for i in load(SHARED / "qa") if i.split == "test"]

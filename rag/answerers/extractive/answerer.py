@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answerers.base import AnswerRequest, refusal
-from rag.answerers.extractive.features import FEATURES, Candidate, across_languages, entailed, feature_rows
+from rag.answerers.extractive.features import (
+    FEATURES,
+    Candidate,
+    across_languages,
+    entailed,
+    feature_rows,
+    read_alone,
+)
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
@@ -122,7 +129,8 @@ class ExtractiveAnswerer:
         ranked = sorted(range(len(candidates)), key=lambda i: (-probabilities[i], i))
         top = ranked[0]
         entails = math.nan if across[top] else entailed(standalone.text, candidates[top])
-        answerable = answerable_row(probabilities, rows, question.typed, asks_year, entails)
+        alone = math.nan if across[top] else read_alone(self.reader.read, question, standalone.text, candidates[top])
+        answerable = answerable_row(probabilities, rows, question.typed, asks_year, entails, alone)
         p, refuse_below = self.selector.answerable_probability(answerable, across[top])
         order = _prefer_language(ranked, candidates, probabilities, question)
         why = ""

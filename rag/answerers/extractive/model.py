@@ -69,7 +69,8 @@ class LogisticModel:
 
 # What the bundled model cannot measure across languages; the "across" scorers are trained without them.
 ACROSS_UNKNOWN = ("dense", "dense_gap")
-ANSWERABLE_ACROSS_UNKNOWN = ("top_dense", "top_entailed")
+# The entailment model reads English; the reader learned "no answer" from questions over text in their language.
+ANSWERABLE_ACROSS_UNKNOWN = ("top_dense", "top_entailed", "top_read_alone")
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ ANSWERABLE_FEATURES = (
     "reader_top",
     "top_typed_no_names",
     "top_entailed",
+    "top_read_alone",
 )
 
 
@@ -151,13 +153,15 @@ def answerable_row(
     typed: bool,
     asks_year: bool,
     entailed: float = math.nan,
+    read_alone: float = math.nan,
 ) -> list[float]:
     """ANSWERABLE_FEATURES for a question whose candidates have these probabilities and sentence features.
 
     year_missing: the question asks about a year that no candidate mentions; names_missing: no candidate
     holds even half of the question's names; top_typed_no_names: the best candidate has a span of the asked
     type but lacks the question's names (a linear scorer cannot combine the two itself); top_entailed:
-    `entailed`, the entailment model's view of the best candidate and the question (features.entailed).
+    `entailed`, the entailment model's view of the best candidate and the question (features.entailed);
+    top_read_alone: `read_alone`, the reader's margin for the best candidate read alone (features.read_alone).
     """
     at = FEATURE_AT
     order = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
@@ -177,6 +181,7 @@ def answerable_row(
         top[at["reader"]],
         top[at["typed_span"]] * (1.0 - top[at["names"]]),
         entailed,
+        read_alone,
     ]
 
 
