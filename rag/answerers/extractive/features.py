@@ -185,12 +185,12 @@ def read_alone(read: Callable[[str, list[str]], list[Reading]], q: Question, que
     The sentence before it is read too (it may hold what "it" or "he" stands for). Within its chunk a
     sentence's span is weighed against every span of the chunk; alone, the reader says whether this sentence
     answers. SQuAD 2.0's unanswerable questions sit beside a sentence that almost answers them, and alone
-    the reader sees more of that (qa dev split, 598 unanswerable: refused 29.4% -> 37.3% at 8.9% false
-    refusals of English answerable questions, measured with the features of the time). The reader learned
-    "no answer" from SQuAD 2.0 alone (PIAF has no unanswerable questions), and for a question in another
-    language the margin is unknown (NaN): on the same dev split, at the same French false refusals, it
-    refused no more French out-of-scope questions, and fitted for both languages it cost French answers.
-    Across languages it is unknown too: the answerer does not read it there (model.ANSWERABLE_ACROSS_UNKNOWN).
+    the reader sees more of that (qa dev split, 598 unanswerable: refused 29.6% -> 33.1% at the same 8.9%
+    false refusals of English answerable questions, as shipped). The reader learned "no answer" from SQuAD
+    2.0 alone (PIAF has no unanswerable questions), so for a question in another language the margin is
+    unknown (NaN): fitted for French questions too, it refused no more French out-of-scope questions at
+    equal French false refusals, and its threshold cost French answers. Across languages it is unknown
+    too: the answerer does not read it there (model.ANSWERABLE_ACROSS_UNKNOWN).
     """
     if q.language not in NO_ANSWER_LEARNED:
         return math.nan
