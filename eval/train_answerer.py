@@ -428,6 +428,11 @@ def report(
             return any(e.labels[i] for i in quoted)
 
         kept = [(e, p) for e, p, a in answerable_items if a >= thresholds["refuse_below"]]
+        shorts = [
+            _span_right(e, p)
+            for e, p in kept
+            if max(p) >= quoting(e)[1] and short_span(e.question, e.candidates[_best(p)])
+        ]
         out[lang] = {
             "questions": len(chosen),
             "answerable": len(answerable_items),
@@ -444,6 +449,8 @@ def report(
             "unanswerable": len(impossible),
             "out_of_scope_refused": _rate(a < thresholds["refuse_below"] for a in elsewhere) if elsewhere else None,
             "out_of_scope": len(elsewhere),
+            "short_answers": round(len(shorts) / len(kept), 4) if kept else None,  # answers led by a short span
+            "short_right": _rate(shorts) if shorts else None,  # ... that overlaps a gold answer by half (token F1)
         }
     print(f"{name}: {json.dumps(out)}", file=sys.stderr)
     return out

@@ -71,6 +71,11 @@ def test_spans_of_the_asked_type() -> None:
     sentence = "The bridge opened in March 1932 and cost $4.2 million, twice the 1929 estimate."
     assert spans(analyze("When did the bridge open?"), sentence) == ["March 1932", "1929"]
     assert best_span(analyze("When did the bridge open?"), sentence) == "March 1932"
+    # A date written month first is one span, not a bare month and a year: "January" answers no "when".
+    us = "The treaty was signed on January 18, 1974, and ratified on November 22 after 1,200 amendments."
+    assert spans(analyze("When was the treaty signed?"), us) == ["January 18, 1974", "November 22"]
+    assert spans(analyze("In what year was the treaty signed?"), us) == ["1974"]
+    assert spans(analyze("When did it open?"), "In May 2,500 visitors came to the opening.") == ["May"]
     assert spans(analyze("How much did the bridge cost?"), sentence) == ["$4.2 million"]
     person = "The mission was led by Katherine Johnson, a NASA mathematician, with Acme Labs."
     assert spans(analyze("Who led the mission?"), person) == ["Katherine Johnson"]
@@ -455,6 +460,11 @@ def test_the_short_answer_is_the_readers_span_written_as_the_asked_type() -> Non
     later.spans = spans(when, later.text)
     later.read = Span(later.text.index("the spring"), later.text.index(" after"), 5.0)  # no date inside
     assert short_span(when, later) == "the spring"  # the reader's own words
+    signed = Candidate(1, "The treaty was signed on January 18, 1974, in Geneva.", "", "Treaty", "en", True)
+    signed.spans = spans(when, signed.text)
+    start = signed.text.index("January")
+    signed.read = Span(start, start + len("January 18, 1974"), 5.0)
+    assert short_span(when, signed) == "January 18, 1974"  # the whole date, not "January" (the first span it overlaps)
     c.read = None  # not read: the date nearest to the question's words
     assert short_span(when, c) == "March 1932"
     c.read = Span(0, len(text) - 1, 5.0)  # a whole clause is no short answer

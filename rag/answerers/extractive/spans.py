@@ -29,7 +29,13 @@ CURRENCIES = (
 AGE = re.compile(r"(\d{1,3})\s?(?:ans|years? old|-year-old)|(?:aged?|age of|âge de|age de)\s(\d{1,3})|\((\d{2})\)")
 MONTH_WORDS = "|".join([*MONTH_OF, "février", "août", "décembre"])  # French as written, and folded
 MONTH = re.compile(rf"\b(?:{MONTH_WORDS})\b", re.IGNORECASE)
-DATE = re.compile(rf"(?:\b\d{{1,2}}(?:er)?\s)?\b(?:{MONTH_WORDS})\b(?:\s\d{{4}})?|\b(?:1[0-9]|20)\d\d\b", re.IGNORECASE)
+# A date as either language writes it: "18 janvier 1974", "12 June 2025", "January 18, 1974", "November 22",
+# "March 1932", or a year alone. The day after the month is one or two digits that are not part of a figure.
+DATE = re.compile(
+    rf"(?:\b\d{{1,2}}(?:er)?\s)?\b(?:{MONTH_WORDS})\b(?:\s\d{{1,2}}(?:st|nd|rd|th)?\b(?![\d,.]\d))?(?:,?\s\d{{4}}\b)?"
+    r"|\b(?:1[0-9]|20)\d\d\b",
+    re.IGNORECASE,
+)
 CHANGE = re.compile(
     r"\b(?:recul|baiss|augment|diminu|progress|croiss|chut|fell|fall|rose|rise|grew|grow|shr[ai]nk|contract|declin"
     r"|drop|increas|decreas|evolu|change|chang)\w*"
@@ -89,7 +95,9 @@ def spans(q: Question, sentence: str) -> list[str]:
         return [next(g for g in m.groups() if g) for m in AGE.finditer(sentence)]
     if kind == "date":
         dates = [m.group() for m in DATE.finditer(sentence)]
-        return [s for s in dates if re.search(r"\d{4}", s)] if re.search(r"\byear\b|\bannee\b", fold(q.own)) else dates
+        if re.search(r"\byear\b|\bannee\b", fold(q.own)):  # "in what year": 1971, not "August 15, 1971"
+            return [y.group() for y in (re.search(r"\d{4}", s) for s in dates) if y]
+        return dates
     if kind in ("person", "org"):
         return _names(q, sentence, kind == "person")
     wanted = WANTED.get(kind)
