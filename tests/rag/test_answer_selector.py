@@ -62,6 +62,13 @@ def test_analysis_separates_names_years_and_content() -> None:
     assert fr.counted and "habitant" in " ".join(fr.counted)
 
 
+def test_a_month_is_a_word_of_the_question_not_a_name() -> None:
+    # Capitalized in English, lower case in French: either way a word to find, not a name every answer must hold.
+    en = analyze("How much did the Louvre spend in March 2024?")
+    assert en.names == ("Louvre",) and "march" in en.content and en.years == {2024.0}
+    assert "mars" in analyze("Combien le Louvre a-t-il dépensé en mars 2024 ?").content
+
+
 def test_follow_up_subject_counts_as_the_questions_own() -> None:
     q = analyze("How old is he? (Grace Hopper; Who wrote the first compiler?)", "How old is he?", "Grace Hopper")
     assert q.kind == "age" and q.names == ("Grace Hopper",) and q.own == "How old is he?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import Quantity, expand, fold, guess_language, proper_names, quantities, tokenize
+from rag.text import MONTH_OF, Quantity, expand, fold, guess_language, proper_names, quantities, tokenize
 
 # Question types. The leading interrogative decides first; keywords decide the rest.
 # "which", "on which", "à côté de quels", "dans quelle", ...: a noun follows that says what is asked.
@@ -96,7 +96,8 @@ def analyze(text: str, own: str | None = None, subject: str = "") -> Question:
     """The question's analysis. `own`: the user's words when `text` was rewritten; `subject`: a carried subject."""
     own = own if own is not None else text
     tokens = list(dict.fromkeys(tokenize(f"{own} {subject}")))
-    names = [re.sub(r"['’]s$", "", n) for n in proper_names(f"{own} {subject}")]
+    # A month is capitalized in English, not a name: "in January" is a word to find, as "en janvier" is.
+    names = [re.sub(r"['’]s$", "", n) for n in proper_names(f"{own} {subject}") if fold(n) not in MONTH_OF]
     name_tokens = set(tokenize(" ".join(names)))
     content = [t for t in tokens if t not in name_tokens and not t[0].isdigit()] or tokens
     kind = question_type(own)
