@@ -128,8 +128,12 @@ class ExtractiveAnswerer:
         asks_year = bool(question.years)
         ranked = sorted(range(len(candidates)), key=lambda i: (-probabilities[i], i))
         top = ranked[0]
-        entails = math.nan if across[top] else entailed(standalone.text, candidates[top])
-        alone = math.nan if across[top] else read_alone(self.reader.read, question, standalone.text, candidates[top])
+        entails, alone = math.nan, math.nan
+        if not across[top]:  # the entailment model (one thread) runs beside the reader's second look
+            with ThreadPoolExecutor(1) as checking:
+                entailing = checking.submit(entailed, standalone.text, candidates[top])
+                alone = read_alone(self.reader.read, question, standalone.text, candidates[top])
+                entails = entailing.result()
         answerable = answerable_row(probabilities, rows, question.typed, asks_year, entails, alone)
         p, refuse_below = self.selector.answerable_probability(answerable, across[top])
         order = _prefer_language(ranked, candidates, probabilities, question)
