@@ -220,7 +220,7 @@ def _example(
     out_of_scope: bool = False,
 ) -> Example | None:
     """The example of a question whose retrieved chunks are these (article title, paragraph) pairs."""
-    question = analyze(item.question)
+    question = analyze(item.question, sources=[p for _, p in ranked])
     candidates: list[Candidate] = []
     for n, (title, paragraph) in enumerate(ranked, start=1):
         previous, cursor = "", 0

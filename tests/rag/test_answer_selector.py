@@ -69,6 +69,16 @@ def test_a_month_is_a_word_of_the_question_not_a_name() -> None:
     assert "mars" in analyze("Combien le Louvre a-t-il dépensé en mars 2024 ?").content
 
 
+def test_a_capitalized_first_word_the_sources_do_not_hold_is_no_name() -> None:
+    # Its place capitalizes it; only the retrieved text tells "Along" (a word) from "Tesla" (a name).
+    sources = ["By 1930, gas turbines replaced steam engines along with diesel engines.", "Tesla was sold."]
+    assert analyze("Along with diesel engines, what replaced steam engines?", sources=sources).names == ()
+    assert analyze("Along with diesel engines, what replaced steam engines?").names == ("Along",)
+    assert analyze("Tesla was sold to whom?", sources=sources).names == ("Tesla",)
+    assert analyze("Contre qui Tesla joue-t-il ?", sources=["Tesla joue contre Ford."]).names == ("Tesla",)
+    assert analyze("Durant quelle année Ford a-t-il vendu ?", sources=["En 1950, Ford a vendu"]).names == ("Ford",)
+
+
 def test_follow_up_subject_counts_as_the_questions_own() -> None:
     q = analyze("How old is he? (Grace Hopper; Who wrote the first compiler?)", "How old is he?", "Grace Hopper")
     assert q.kind == "age" and q.names == ("Grace Hopper",) and q.own == "How old is he?"

@@ -113,7 +113,8 @@ class ExtractiveAnswerer:
     def choose(self, request: AnswerRequest) -> Choice:
         """Score every candidate sentence and decide whether to answer."""
         standalone = request.standalone
-        question = analyze(standalone.text, standalone.own, standalone.subject)
+        texts = [r.chunk.text for r in request.sources]
+        question = analyze(standalone.text, standalone.own, standalone.subject, texts)
         candidates = candidates_of(request)
         if not candidates:
             return Choice(question, [], [], [], 0.0, refused="no sentence was retrieved")

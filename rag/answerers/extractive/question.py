@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import MONTH_OF, Quantity, expand, fold, guess_language, proper_names, quantities, tokenize
@@ -62,6 +63,16 @@ def years_in(text: str) -> frozenset[float]:
     return frozenset(float(y) for y in YEAR.findall(text))
 
 
+def written_as(word: str, texts: Sequence[str]) -> bool:
+    """Whether the texts hold this word as written, capital and all ("Beyonce"); no texts: assume so.
+
+    A question's first word is capitalized by its place: the sources tell a name ("Beyonce sold ...")
+    from a word ("Along with ...": "along", or no "Along" at all, is not a name to demand of the answer).
+    """
+    pattern = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
+    return not texts or any(pattern.search(t) for t in texts)
+
+
 def question_type(question: str) -> str:
     """What the question asks for: age, percent, rank, date, count, amount, person, org, yesno or description."""
     folded = re.sub(r"^(?:and|so|but|et|alors|mais)\b[\s,]*", "", fold(question).strip())
@@ -92,12 +103,18 @@ class Question:
         return self.kind in TYPED
 
 
-def analyze(text: str, own: str | None = None, subject: str = "") -> Question:
-    """The question's analysis. `own`: the user's words when `text` was rewritten; `subject`: a carried subject."""
+def analyze(text: str, own: str | None = None, subject: str = "", sources: Sequence[str] = ()) -> Question:
+    """The question's analysis.
+
+    `own`: the user's words when `text` was rewritten; `subject`: a carried subject; `sources`: the
+    retrieved texts (a capitalized first word they do not hold, capital and all, is no name).
+    """
     own = own if own is not None else text
     tokens = list(dict.fromkeys(tokenize(f"{own} {subject}")))
     # A month is capitalized in English, not a name: "in January" is a word to find, as "en janvier" is.
     names = [re.sub(r"['’]s$", "", n) for n in proper_names(f"{own} {subject}") if fold(n) not in MONTH_OF]
+    if names and " " not in names[0] and own.lstrip().startswith(names[0]) and not written_as(names[0], sources):
+        names.pop(0)  # "Along with ...", "Water ...", "Durant quelle ...": capitalized by its place, not a name
     name_tokens = set(tokenize(" ".join(names)))
     content = [t for t in tokens if t not in name_tokens and not t[0].isdigit()] or tokens
     kind = question_type(own)
