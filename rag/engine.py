@@ -185,7 +185,7 @@ class Engine:
             return AnswerResult(
                 request.question,
                 request.standalone.text,
-                refused_text,
+                f"{refused_text} {request.hint}" if request.hint else refused_text,
                 True,
                 answerer,
                 request.language,

@@ -37,6 +37,7 @@ class AnswerRequest:
     history: Sequence[tuple[str, str]] = field(default_factory=list)  # (question, answer) turns, oldest first
     before: Mapping[str, str] = field(default_factory=dict)  # chunk id -> the document text just before it
     trace: dict[str, Any] = field(default_factory=dict)  # what the answerer decided and why, for --trace
+    hint: str = ""  # set by an answerer that refuses: what the user could ask instead (it follows the refusal)
 
 
 class Answerer(Protocol):

@@ -75,8 +75,21 @@ def test_a_first_question_about_him_asks_who_is_meant(engine: Engine) -> None:
 def test_general_knowledge_is_refused(engine: Engine, question: str) -> None:
     result = engine.ask(question)
     assert result.refused
-    assert result.answer in ("I couldn't find this in the sources.", "Je n'ai pas trouvé cela dans les sources.")
+    assert result.answer in (
+        "I couldn't find this in the sources. No retrieved passage mentions “Australia”.",
+        "Je n'ai pas trouvé cela dans les sources. Aucun passage retrouvé ne mentionne « Canada ».",
+    )
     assert result.citations == [] and result.sentences == []
+
+
+def test_a_refusal_offers_the_sources_spelling_of_a_misspelled_name(engine: Engine) -> None:
+    result = engine.ask("What did Zuckerbreg say about Llama 5?")
+    assert result.refused and result.citations == []
+    assert result.answer == (
+        "I couldn't find this in the sources. No retrieved passage mentions “Zuckerbreg”: did you mean “Zuckerberg”?"
+    )
+    again = engine.ask("What did Zuckerberg say about Llama 5?")  # asked as the sources write it
+    assert "did you mean" not in again.answer
 
 
 def test_json_contract(corpus_home: Path) -> None:

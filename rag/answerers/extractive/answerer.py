@@ -25,6 +25,7 @@ from rag.answerers.extractive.features import (
     feature_rows,
     read_alone,
 )
+from rag.answerers.extractive.hints import refusal_hint
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
@@ -179,7 +180,9 @@ class ExtractiveAnswerer:
         choice = self.choose(request)
         request.trace["selector"] = explain(choice, self.selector)
         if choice.refused:
-            return refusal(request.language)
+            texts = [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
+            request.hint = refusal_hint(choice.question.names, texts, request.language)
+            return f"{refusal(request.language)} {request.hint}".strip()
         q, ranked = choice.question, [choice.candidates[i] for i in choice.order]
         best, p_best = ranked[0], choice.probabilities[choice.order[0]]
         lines = []

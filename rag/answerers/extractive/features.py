@@ -72,7 +72,7 @@ def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
     return set(zip(tokens, tokens[1:], strict=False))
 
 
-def _name_found(name: str, squashed: str, words: set[str]) -> float:
+def name_found(name: str, squashed: str, words: set[str]) -> float:
     """1 when the name (or its acronym) is in the text; else the share of its words that are."""
     if squash(name) in squashed:
         return 1.0
@@ -116,7 +116,7 @@ def feature_rows(
         window = f"{c.title} {c.previous} {c.text}"
         folded_words = set(re.findall(r"[a-z0-9]+", fold(window)))
         squashed = squash(window)
-        names = sum(_name_found(n, squashed, folded_words) for n in q.names) / len(q.names) if q.names else 1.0
+        names = sum(name_found(n, squashed, folded_words) for n in q.names) / len(q.names) if q.names else 1.0
         c.names = names
         found = quantities(f"{c.previous} {c.text}")
         figures = (
