@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answerers.extractive.features import FEATURES, Candidate, entailed, feature_rows, read_alone
+from rag.answerers.extractive.features import (
+    FEATURES,
+    Candidate,
+    acronyms_in,
+    entailed,
+    feature_rows,
+    name_found,
+    read_alone,
+)
 from rag.answerers.extractive.model import (
     ACROSS_UNKNOWN,
     ANSWERABLE_ACROSS_UNKNOWN,
@@ -189,6 +197,15 @@ def test_answerability_flags_a_missing_year_and_missing_names() -> None:
     rows = feature_rows(other, candidates, [0.1, 0.1, 0.1], _readings(candidates))
     row = dict(zip(ANSWERABLE_FEATURES, answerable_row([0.1, 0.1, 0.1], rows, True, False), strict=True))
     assert row["names_missing"] == 1.0 and row["year_missing"] == 0.0
+
+
+def test_an_acronym_counts_only_written_in_capitals() -> None:
+    """A two-word name's initials are a common word in lower case: "Ilya Sutskever" is not "is"."""
+    words = {"wang", "who", "is", "28"}
+    assert name_found("Ilya Sutskever", "wangwhois28", words, set()) == 0.0
+    text = "The IS group met in Paris."
+    assert name_found("Ilya Sutskever", "theisgroupmetinparis", {"the", "is"}, acronyms_in(text)) == 1.0
+    assert acronyms_in("Meta's MSL and SSI, not Scale AI's I") == {"msl", "ssi", "ai"}
 
 
 def test_answerability_flags_a_typed_answer_about_someone_else() -> None:

@@ -24,6 +24,7 @@ from rag.answerers.extractive.spans import distance, spans
 from rag.entailment import load_entailment
 from rag.text import TRANSLATIONS, fold, quantities, same_word, squash, tokenize, word_overlap
 
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 GAPS = ("dense_gap", "overlap_gap", "idf_overlap_gap")  # each follows its feature: the gap to the best candidate
 FEATURES = (
     "dense",
@@ -72,15 +73,24 @@ def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
     return set(zip(tokens, tokens[1:], strict=False))
 
 
-def name_found(name: str, squashed: str, words: set[str]) -> float:
-    """1 when the name (or its acronym) is in the text; else the share of its words that are."""
+def name_found(name: str, squashed: str, words: set[str], acronyms: set[str]) -> float:
+    """1 when the name, or its acronym written in capitals, is in the text; else the share of its words that are.
+
+    `acronyms`: the text's words written in capitals, folded (`acronyms_in`). In lower case an acronym is a
+    word like any other: "Ilya Sutskever" is not in "Wang, who is 28".
+    """
     if squash(name) in squashed:
         return 1.0
     parts = [fold(w) for w in name.split() if len(w) > 1]
-    if len(parts) >= 2 and "".join(p[0] for p in parts) in words:
+    if len(parts) >= 2 and "".join(p[0] for p in parts) in acronyms:
         return 1.0
     found = sum(any(same_word(p, w) for w in words) for p in parts)
     return 0.8 * found / len(parts) if parts else 0.0
+
+
+def acronyms_in(text: str) -> set[str]:
+    """The words of the text written in capitals ("MSL", "SSI"), folded: what a name's acronym may be."""
+    return {fold(w) for w in ACRONYM.findall(text)}
 
 
 def feature_rows(
@@ -116,7 +126,8 @@ def feature_rows(
         window = f"{c.title} {c.previous} {c.text}"
         folded_words = set(re.findall(r"[a-z0-9]+", fold(window)))
         squashed = squash(window)
-        names = sum(name_found(n, squashed, folded_words) for n in q.names) / len(q.names) if q.names else 1.0
+        capitals = acronyms_in(window)
+        names = sum(name_found(n, squashed, folded_words, capitals) for n in q.names) / len(q.names) if q.names else 1.0
         c.names = names
         found = quantities(f"{c.previous} {c.text}")
         figures = (
