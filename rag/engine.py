@@ -185,7 +185,7 @@ class Engine:
             return AnswerResult(
                 request.question,
                 request.standalone.text,
-                f"{refused_text} {request.hint}" if request.hint else refused_text,
+                refusal(request.language, request.hint),
                 True,
                 answerer,
                 request.language,

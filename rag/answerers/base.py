@@ -15,9 +15,10 @@ REFUSALS = {
 }
 
 
-def refusal(language: str) -> str:
-    """The refusal sentence in the question's language."""
-    return REFUSALS.get(language, REFUSALS["en"])
+def refusal(language: str, hint: str = "") -> str:
+    """The refusal sentence in the question's language, followed by the answerer's hint if it gave one."""
+    sentence = REFUSALS.get(language, REFUSALS["en"])
+    return f"{sentence} {hint}" if hint else sentence
 
 
 def is_refusal(text: str) -> bool:

@@ -182,7 +182,7 @@ class ExtractiveAnswerer:
         if choice.refused:
             texts = [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
             request.hint = refusal_hint(choice.question.names, texts, request.language)
-            return f"{refusal(request.language)} {request.hint}".strip()
+            return refusal(request.language, request.hint)
         q, ranked = choice.question, [choice.candidates[i] for i in choice.order]
         best, p_best = ranked[0], choice.probabilities[choice.order[0]]
         lines = []

@@ -76,8 +76,8 @@ def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
 def name_found(name: str, squashed: str, words: set[str], acronyms: set[str]) -> float:
     """1 when the name, or its acronym written in capitals, is in the text; else the share of its words that are.
 
-    `acronyms`: the text's words written in capitals, folded (`acronyms_in`). In lower case an acronym is a
-    word like any other: "Ilya Sutskever" is not in "Wang, who is 28".
+    `squashed`, `words`, `acronyms`: the text as `name_index` reads it. In lower case an acronym is a word
+    like any other: "Isaac Stern" is not in "the hall, which is 28 metres high".
     """
     if squash(name) in squashed:
         return 1.0
@@ -89,8 +89,13 @@ def name_found(name: str, squashed: str, words: set[str], acronyms: set[str]) ->
 
 
 def acronyms_in(text: str) -> set[str]:
-    """The words of the text written in capitals ("MSL", "SSI"), folded: what a name's acronym may be."""
+    """The words of the text written in capitals ("NASA", "WHO"), folded: what a name's acronym may be."""
     return {fold(w) for w in ACRONYM.findall(text)}
+
+
+def name_index(text: str) -> tuple[str, set[str], set[str]]:
+    """The text as `name_found` reads it: squashed, its folded words, its acronyms."""
+    return squash(text), set(re.findall(r"[a-z0-9]+", fold(text))), acronyms_in(text)
 
 
 def feature_rows(
@@ -124,10 +129,8 @@ def feature_rows(
         matched = [t for t in q.content if t in c.tokens or _translated(t, c.tokens)]
         idf_overlap = sum(idf[t] for t in matched) / idf_total
         window = f"{c.title} {c.previous} {c.text}"
-        folded_words = set(re.findall(r"[a-z0-9]+", fold(window)))
-        squashed = squash(window)
-        capitals = acronyms_in(window)
-        names = sum(name_found(n, squashed, folded_words, capitals) for n in q.names) / len(q.names) if q.names else 1.0
+        index = name_index(window)
+        names = sum(name_found(n, *index) for n in q.names) / len(q.names) if q.names else 1.0
         c.names = names
         found = quantities(f"{c.previous} {c.text}")
         figures = (

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answerers.extractive.features import acronyms_in, name_found
-from rag.text import fold, squash
+from rag.answerers.extractive.features import name_found, name_index
+from rag.text import fold
 
 LETTERS_PER_EDIT = 6  # a near spelling differs by at most one edit per this many letters of the name (one at least)
 MAX_NAMES = 2  # names a hint speaks of, at most
@@ -29,8 +29,8 @@ MESSAGES = {
 
 def refusal_hint(names: Sequence[str], texts: Sequence[str], language: str) -> str:
     """Sentences naming the question's names that none of the texts holds, each with its near spelling if any."""
-    read = [(squash(t), set(re.findall(r"[a-z0-9]+", fold(t))), acronyms_in(t)) for t in texts]
-    unfound = [n for n in names if not any(name_found(n, *text) == 1.0 for text in read)]
+    indexes = [name_index(t) for t in texts]
+    unfound = [n for n in names if not any(name_found(n, *index) == 1.0 for index in indexes)]
     plain, offer = MESSAGES.get(language, MESSAGES["en"])
     sentences = []
     for name in unfound[:MAX_NAMES]:
