@@ -54,6 +54,7 @@ class AnswerResult:
     timings_ms: dict[str, float]
     unverified_answer: str | None = None  # the answerer's text when verification replaced it
     removed: list[str] = field(default_factory=list)  # sentences --strict took out
+    suggestion: str = ""  # with a refusal: a question the user could ask instead ("" when none)
     trace: dict[str, Any] = field(default_factory=dict)  # the answerer's reasons (--trace), not in the JSON
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class AnswerResult:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "unverified_answer": self.unverified_answer,
             "removed": self.removed,
+            "suggestion": self.suggestion or None,
         }
 
 
@@ -185,7 +187,7 @@ class Engine:
             return AnswerResult(
                 request.question,
                 request.standalone.text,
-                refusal(request.language, request.hint),
+                refusal(request.language, request.hint.text),
                 True,
                 answerer,
                 request.language,
@@ -193,6 +195,7 @@ class Engine:
                 [],
                 list(request.sources),
                 {},
+                suggestion=request.hint.question,
             )
         checks = verify_answer(raw, by_number)
         answer, removed, unverified = raw, [], None

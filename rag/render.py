@@ -38,6 +38,8 @@ def render_answer(result: AnswerResult, color: bool = False, streamed: bool = Fa
             lines.extend(warn(f"⚠ unsupported: {clean(c.text)}  ({c.reason})") for c in bad)
         if result.unverified_answer:
             lines.append(warn(f"⚠ no sentence was supported by the sources; answer withheld: {clean(result.answer)}"))
+    if result.suggestion:
+        lines.append(f"Ask instead: {clean(result.suggestion)}")
     for text in result.removed:
         lines.append(dim(f"(removed by --strict: {clean(text)})"))
     if result.citations:

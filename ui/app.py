@@ -148,6 +148,8 @@ def _ask_handler(engine: Engine) -> Any:
                 yield _busy(), history, gr.skip(), conversation, stopper
             elif isinstance(event, AnswerResult):
                 history[-1] = {"role": "assistant", "content": answer_html(event, turn)}
+                if event.suggestion:  # a click asks it (option_select below)
+                    history[-1]["options"] = [{"value": event.suggestion, "label": event.suggestion}]
                 yield _ready(), history, event.to_json(), conversation, stopper
             elif isinstance(event, Stopped):
                 history[-1] = {"role": "assistant", "content": stopped_html(event.partial)}
@@ -329,6 +331,9 @@ def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr
         chatbot.example_select(_example_text, None, question, api_visibility="private").then(
             api_visibility="private", **chat_io
         )
+        chatbot.option_select(_example_text, None, question, api_visibility="private").then(
+            api_visibility="private", **chat_io
+        )
         question.stop(_stop, stopper, None, queue=False, api_visibility="private")
         cleared = [chatbot, details, conversation]
         reset.click(_fresh, None, cleared, api_name="reset", js="() => { window.scrollTo({top: 0}); }")
@@ -357,6 +362,7 @@ def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr
 
 
 def _example_text(event: gr.SelectData) -> str:
+    """The question of a clicked example, or of a refusal's suggested question."""
     value = event.value
     return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 

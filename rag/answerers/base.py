@@ -27,6 +27,14 @@ def is_refusal(text: str) -> bool:
     return any(sentence.lower().rstrip(".") in folded for sentence in REFUSALS.values())
 
 
+@dataclass(frozen=True)
+class Hint:
+    """What an answerer that refuses adds to the refusal: sentences, and a question the user could ask instead."""
+
+    text: str = ""
+    question: str = ""  # "" when it has none to offer
+
+
 @dataclass
 class AnswerRequest:
     """Everything an answerer may use. Source [n] is `sources[n - 1]`."""
@@ -38,7 +46,7 @@ class AnswerRequest:
     history: Sequence[tuple[str, str]] = field(default_factory=list)  # (question, answer) turns, oldest first
     before: Mapping[str, str] = field(default_factory=dict)  # chunk id -> the document text just before it
     trace: dict[str, Any] = field(default_factory=dict)  # what the answerer decided and why, for --trace
-    hint: str = ""  # set by an answerer that refuses: what the user could ask instead (it follows the refusal)
+    hint: Hint = field(default_factory=Hint)  # set by an answerer that refuses (its text follows the refusal)
 
 
 class Answerer(Protocol):

@@ -88,8 +88,18 @@ def test_a_refusal_offers_the_sources_spelling_of_a_misspelled_name(engine: Engi
     assert result.answer == (
         "I couldn't find this in the sources. No retrieved passage mentions “Zuckerbreg”: did you mean “Zuckerberg”?"
     )
-    again = engine.ask("What did Zuckerberg say about Llama 5?")  # asked as the sources write it
-    assert "did you mean" not in again.answer
+    assert result.suggestion == "What did Zuckerberg say about Llama 5?"
+    assert result.to_json()["suggestion"] == result.suggestion
+    again = engine.ask(result.suggestion)  # asked as the sources write it
+    assert "did you mean" not in again.answer and again.to_json()["suggestion"] is None
+
+
+def test_the_cli_prints_the_suggested_question_under_the_refusal(corpus_home: Path) -> None:
+    out = run_cli("ask", "What did Zuckerbreg say about Llama 5?", env={"RAG_HOME": str(corpus_home)})
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-2:]
+    assert last[0].endswith("did you mean “Zuckerberg”?")
+    assert last[1] == "Ask instead: What did Zuckerberg say about Llama 5?"
 
 
 def test_json_contract(corpus_home: Path) -> None:

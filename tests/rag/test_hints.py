@@ -2,6 +2,7 @@
 
 import pytest
 
+from rag.answerers.base import Hint
 from rag.answerers.extractive.hints import edits, near_spelling, refusal_hint
 
 STADIUM = "Borussia Dortmund plays at Signal Iduna Park. The Bundesliga season opened in August."
@@ -29,17 +30,29 @@ def test_no_near_spelling_for_a_far_name_the_same_name_or_a_run_of_lowercase_wor
 
 
 def test_a_refusal_names_the_names_no_text_holds_with_their_near_spelling() -> None:
-    hint = refusal_hint(["Bundesilga", "Schalke", "Dortmund"], [STADIUM], "en")
-    assert hint == (
+    asked = "Did Schalke or Dortmund win the Bundesilga?"
+    hint = refusal_hint(asked, ["Bundesilga", "Schalke", "Dortmund"], [STADIUM], "en")
+    assert hint.text == (
         "No retrieved passage mentions “Bundesilga”: did you mean “Bundesliga”? "
         "No retrieved passage mentions “Schalke”."
     )
-    assert refusal_hint(["Signal Iduna Prak"], [STADIUM], "fr") == (
+    assert hint.question == "Did Schalke or Dortmund win the Bundesliga?"  # the offered spelling, in the user's words
+    french = refusal_hint("Qui joue au Signal Iduna Prak ?", ["Signal Iduna Prak"], [STADIUM], "fr")
+    assert french.text == (
         "Aucun passage retrouvé ne mentionne « Signal Iduna Prak » : vouliez-vous dire « Signal Iduna Park » ?"
     )
+    assert french.question == "Qui joue au Signal Iduna Park ?"
+
+
+def test_no_question_is_suggested_without_a_near_spelling_of_a_name_the_user_wrote() -> None:
+    assert refusal_hint("Where does Schalke play?", ["Schalke"], [STADIUM], "en") == Hint(
+        "No retrieved passage mentions “Schalke”.", ""
+    )
+    # "Bundesilga" came from an earlier turn, not from these words: there is nothing of theirs to respell.
+    assert refusal_hint("When did it open?", ["Bundesilga"], [STADIUM], "en").question == ""
 
 
 def test_a_name_the_texts_hold_as_written_or_as_an_acronym_needs_no_hint() -> None:
-    assert refusal_hint(["Signal Iduna Park", "Borussia Dortmund"], [STADIUM], "en") == ""
-    assert refusal_hint(["World Health Organization"], ["The WHO said so."], "en") == ""
-    assert refusal_hint([], [STADIUM], "en") == ""
+    assert refusal_hint("", ["Signal Iduna Park", "Borussia Dortmund"], [STADIUM], "en") == Hint()
+    assert refusal_hint("", ["World Health Organization"], ["The WHO said so."], "en") == Hint()
+    assert refusal_hint("", [], [STADIUM], "en") == Hint()

@@ -181,8 +181,8 @@ class ExtractiveAnswerer:
         request.trace["selector"] = explain(choice, self.selector)
         if choice.refused:
             texts = [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
-            request.hint = refusal_hint(choice.question.names, texts, request.language)
-            return refusal(request.language, request.hint)
+            request.hint = refusal_hint(request.question, choice.question.names, texts, request.language)
+            return refusal(request.language, request.hint.text)
         q, ranked = choice.question, [choice.candidates[i] for i in choice.order]
         best, p_best = ranked[0], choice.probabilities[choice.order[0]]
         lines = []

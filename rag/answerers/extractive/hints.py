@@ -2,9 +2,10 @@
 
 "When were the rights to the Primier League sold?" is refused because no passage says "Primier League"
 (a question's names are what its answer must hold); the passages say "Premier League". A refusal that names
-the missing name and offers the sources' spelling lets the user ask again, instead of guessing why. The
-answer is not changed: a near spelling is a suggestion, never read as the name (SQuAD 2.0's unanswerable
-questions swap names for near ones too: "Donald Davis" for "Donald Davies").
+the missing name and offers the sources' spelling lets the user ask again, instead of guessing why (the
+hint carries that question: the UI offers it as a click, the CLI prints it). The answer is not changed: a
+near spelling is a suggestion, never read as the name (SQuAD 2.0's unanswerable questions swap names for
+near ones too: "Donald Davis" for "Donald Davies").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answerers.base import Hint
 from rag.answerers.extractive.features import name_found, name_index
 from rag.text import fold
 
@@ -27,16 +29,22 @@ MESSAGES = {
 }
 
 
-def refusal_hint(names: Sequence[str], texts: Sequence[str], language: str) -> str:
-    """Sentences naming the question's names that none of the texts holds, each with its near spelling if any."""
+def refusal_hint(question: str, names: Sequence[str], texts: Sequence[str], language: str) -> Hint:
+    """Sentences naming the question's names that none of the texts holds, each with its near spelling if any.
+
+    `names` are those of the question as searched; `question` is the user's own words, which the suggested
+    question rewrites (a name carried from an earlier turn is not in them, and is not rewritten).
+    """
     indexes = [name_index(t) for t in texts]
     unfound = [n for n in names if not any(name_found(n, *index) == 1.0 for index in indexes)]
     plain, offer = MESSAGES.get(language, MESSAGES["en"])
-    sentences = []
+    sentences, asked = [], question
     for name in unfound[:MAX_NAMES]:
         near = near_spelling(name, texts)
         sentences.append((offer if near else plain).format(name=name, near=near))
-    return " ".join(sentences)
+        if near:
+            asked = asked.replace(name, near)
+    return Hint(" ".join(sentences), asked if asked != question else "")
 
 
 def near_spelling(name: str, texts: Sequence[str]) -> str:
