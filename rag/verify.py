@@ -21,7 +21,12 @@ SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 TRAILER = re.compile(r"[»\"”)\s]*(?:\[\d+(?:\s*,\s*\d+)*\][\s.]*)+")  # "» [4]" closing a quoted sentence
-ABBREVIATIONS = re.compile(r"\b(?:M|Mr|Mrs|Ms|Dr|St|vs|etc|e\.g|i\.e|Inc|Corp|Jr|Sr|No)\.$")
+# A full stop that ends no sentence: a title or a short form ("Dr.", "Op.", "et al.", "av. J.-C."), or
+# initials ("John F. Kennedy", "U.S. Army"; not a lone "I.", as in "World War I.").
+ABBREVIATIONS = re.compile(
+    r"\b(?:M|Mr|Mrs|Ms|Dr|St|vs|etc|e\.g|i\.e|Inc|Corp|Jr|Sr|No|Op|et al|v|ca|cf|Rep|Sen|Gov|Gen|Prof|av|apr)\.$"
+    r"|(?:^|[\s(])(?:(?:[A-Z]\.){2,}|[A-HJ-Z]\.)$"
+)
 
 
 @dataclass

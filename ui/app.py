@@ -328,12 +328,8 @@ def build_app(engine: Engine, settings: Settings, *, logout: bool = False) -> gr
             "concurrency_limit": 1,
         }
         question.submit(api_name="ask", **chat_io)
-        chatbot.example_select(_example_text, None, question, api_visibility="private").then(
-            api_visibility="private", **chat_io
-        )
-        chatbot.option_select(_example_text, None, question, api_visibility="private").then(
-            api_visibility="private", **chat_io
-        )
+        for clicked in (chatbot.example_select, chatbot.option_select):  # an example, or a refusal's suggestion
+            clicked(_example_text, None, question, api_visibility="private").then(api_visibility="private", **chat_io)
         question.stop(_stop, stopper, None, queue=False, api_visibility="private")
         cleared = [chatbot, details, conversation]
         reset.click(_fresh, None, cleared, api_name="reset", js="() => { window.scrollTo({top: 0}); }")

@@ -59,3 +59,20 @@ def test_every_sentence_needs_a_citation_to_a_retrieved_source() -> None:
 def test_quoted_sentences_keep_their_marker() -> None:
     text = "$14.3 billion [1]\n« Meta sort le chèque. » [1]\nM. Zuckerberg a 41 ans [2]."
     assert split_sentences(text) == ["$14.3 billion [1]", "« Meta sort le chèque. » [1]", "M. Zuckerberg a 41 ans [2]."]
+
+
+def test_initials_and_short_forms_end_no_sentence() -> None:
+    text = (
+        "The U.S. Navy hired John F. Smith in 1990. He cites Jones et al. in his thesis. "
+        "The ruling in Brown v. Board came later. The fort dates from 1100 av. J.-C. Il fut détruit. "
+        "The war was World War I. Then peace came."
+    )
+    assert split_sentences(text) == [
+        "The U.S. Navy hired John F. Smith in 1990.",
+        "He cites Jones et al. in his thesis.",
+        "The ruling in Brown v. Board came later.",
+        "The fort dates from 1100 av. J.-C.",
+        "Il fut détruit.",
+        "The war was World War I.",
+        "Then peace came.",
+    ]
