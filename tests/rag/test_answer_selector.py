@@ -320,6 +320,27 @@ def test_retraining_on_a_fixed_sample_gives_the_same_weights(tmp_path: Path) -> 
     assert first["sentence"]["features"] == list(FEATURES)
 
 
+def test_folds_keep_each_article_whole_and_deal_each_language_across_all() -> None:
+    """The refusal threshold reads train scored out of fold: no fold may hold part of an article."""
+    from eval.train_answerer import FOLDS, Example, Item, folds
+
+    def example(language: str, title: str) -> Example:
+        item = Item(language, title, "Some text.", "What?", [])
+        return Example(item, analyze("What?"), [], [], [])
+
+    titles = {"en": [f"Article {i}" for i in range(FOLDS)], "fr": [f"Article {i}" for i in range(2 * FOLDS)]}
+    examples = [example(lang, t) for lang, ts in titles.items() for t in ts for _ in range(3)]
+    fold = folds(examples)
+    by_article: dict[tuple[str, str], set[int]] = {}
+    for e, f in zip(examples, fold, strict=True):
+        by_article.setdefault((e.item.language, e.item.title), set()).add(f)
+    assert all(len(v) == 1 for v in by_article.values())  # an article's questions share one fold
+    # The same title in two languages is two articles, each language dealt over every fold, evenly.
+    for language, ts in titles.items():
+        used = [next(iter(by_article[(language, t)])) for t in ts]
+        assert sorted(used) == sorted(list(range(FOLDS)) * (len(ts) // FOLDS))
+
+
 @needs_qa
 def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
     """Sentence choice on articles the weights never saw (the test split), with the shipped weights."""
