@@ -47,7 +47,7 @@ SOURCES = 5  # chunks per question, as top_k
 # weighs the reader's scores as they are on unseen text), thresholds are chosen on a third part, and the
 # figures reported come from articles nothing was fitted or chosen on.
 SPLITS = ((5, "reader"), (7, "train"), (8, "dev"), (10, "test"))
-FALSE_REFUSALS = 0.09  # refuse at most this share of answerable dev questions (the target is 10%)
+FALSE_REFUSALS = 0.09  # refuse at most this share of answerable questions (dev, train out of fold; target 10%)
 SHORT_PRECISION = 0.75  # a short answer leads where the dev span was right this often
 MAX_SENTENCES = 1.6  # mean quoted sentences per answer on dev, at most
 OUT_OF_SCOPE_EVERY = 4  # this share of questions is also asked of other articles (an unanswerable example)
@@ -411,7 +411,8 @@ def refuse_threshold(examples: Sequence[Example], answerable: Sequence[float]) -
     """The answerability under which to refuse: FALSE_REFUSALS of the answerable questions, in each language.
 
     The questions are dev's and train's, scored out of fold (fit_answerable): nine English articles instead
-    of dev's three. A quantile taken on three articles lands wide of its mark on others (below).
+    of dev's three. A quantile taken on three articles lands wide of its mark on others (README, "Answer
+    quality", session 35: nested folds over train and dev).
     """
     per_language = [
         [
