@@ -121,9 +121,10 @@ class ExtractiveAnswerer:
             return Choice(question, [], [], [], 0.0, refused="no sentence was retrieved")
         # The sentences are encoded while the reader reads: each takes one core (synthetic bench, 1k chunks,
         # 50 questions: whole `ask` p95 125 / 162 ms against 186 / 156 ms one after the other, two runs each).
+        read = chunks_read(question, [r.chunk for r in request.sources])
         with ThreadPoolExecutor(1) as encoding:
-            cosines = encoding.submit(self._cosines, question, standalone.text, candidates)
-            readings = self._read(question, standalone.text, [r.chunk for r in request.sources])
+            cosines = encoding.submit(self._cosines, question, standalone.text, candidates, read)
+            readings = read_best(self.reader.read, standalone.text, texts, read, limit=len(texts))
         rows = feature_rows(question, candidates, cosines.result(), readings)
         across = [across_languages(question, c.language) for c in candidates]
         probabilities = [self.selector.sentence_probability(r, a) for r, a in zip(rows, across, strict=True)]
@@ -148,32 +149,23 @@ class ExtractiveAnswerer:
             why = "the question's names are in no retrieved sentence"
         return Choice(question, candidates, rows, probabilities, p, refuse_below, why, order, answerable, across[top])
 
-    def _cosines(self, question: Question, text: str, candidates: Sequence[Candidate]) -> list[float]:
-        """The bundled model's cosine of the question and each candidate in its language (NaN elsewhere).
+    def _cosines(
+        self, question: Question, text: str, candidates: Sequence[Candidate], read: Sequence[bool]
+    ) -> list[float]:
+        """The bundled model's cosine of the question and each candidate in its language, in a `read` chunk.
 
         Across languages the English-only model's cosine means little, and the selector takes it as unknown:
-        those sentences are not encoded at all.
+        those sentences are not encoded at all. Nor are those of a chunk the reader skips, whose cosine the
+        selector takes as unknown too (features.NOT_READ): encoding them one by one took as long as reading.
+        Elsewhere the cosine is NaN.
         """
-        same = [i for i, c in enumerate(candidates) if not across_languages(question, c.language)]
+        same = [i for i, c in enumerate(candidates) if read[c.n - 1] and not across_languages(question, c.language)]
         cosines = [math.nan] * len(candidates)
         if same:
             vectors = self.encode([text, *(candidates[i].text for i in same)])
             for i, cosine in zip(same, vectors[1:] @ vectors[0], strict=True):
                 cosines[i] = float(cosine)
         return cosines
-
-    def _read(self, question: Question, text: str, chunks: Sequence[Chunk]) -> list[Reading]:
-        """The reader's reading of each chunk.
-
-        The best READ_CHUNKS chunks in the question's language are read, and any other among the best
-        READ_CHUNKS of all (the reader is multilingual): the reader is most of an answer's time, and
-        answers rarely come from lower chunks. The selector takes an unread chunk's reader scores as
-        unknown.
-        """
-        same = [i for i, c in enumerate(chunks) if not across_languages(question, c.language)][:READ_CHUNKS]
-        chosen = set(same) | set(range(READ_CHUNKS))
-        readable = [i in chosen for i in range(len(chunks))]
-        return read_best(self.reader.read, text, [c.text for c in chunks], readable, limit=len(chunks))
 
     def compose(self, request: AnswerRequest) -> str:
         """The whole answer as one text; fills request.trace with the choice."""
@@ -224,6 +216,18 @@ def read_best(
     for i, reading in zip(chosen, read(text, [passages[i] for i in chosen]), strict=True):
         readings[i] = reading
     return readings
+
+
+def chunks_read(question: Question, chunks: Sequence[Chunk]) -> list[bool]:
+    """Which chunks the reader reads (and whose sentences the bundled model encodes).
+
+    The best READ_CHUNKS chunks in the question's language, and any other among the best READ_CHUNKS of all
+    (the reader is multilingual): reading and encoding are most of an answer's time, and answers rarely come
+    from lower chunks. The selector takes an unread chunk's dense and reader scores as unknown.
+    """
+    same = [i for i, c in enumerate(chunks) if not across_languages(question, c.language)][:READ_CHUNKS]
+    chosen = set(same) | set(range(READ_CHUNKS))
+    return [i in chosen for i in range(len(chunks))]
 
 
 def _prefer_language(

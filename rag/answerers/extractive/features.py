@@ -5,10 +5,11 @@ word overlap, idf-weighted overlap, bigrams), whether it holds a span of the ask
 question's words it sits, whether the question's names, years and figures are there, where its chunk
 ranked, and what the reader (a span-extraction model) finds in it: its best span's score against the
 chunk's "no answer" score, and against the best span of any candidate. The bundled model reads one
-language at a time: where the question and the sentence are in different languages, its cosine and the
-reader's scores are unknown (NaN), and the scorer gives them no weight; so are the reader's scores of a
-chunk the answerer did not read (it reads the best-ranked few). Each similarity also comes as its
-gap to the best candidate of the same question, so the model can compare candidates with each other.
+language at a time: where the question and the sentence are in different languages, its cosine is unknown
+(NaN), and the scorer gives it no weight (the reader reads both languages); so are the cosine and the
+reader's scores of a chunk the answerer did not read (it reads, and encodes the sentences of, the
+best-ranked few). Each similarity also comes as its gap to the best candidate of the same question, so
+the model can compare candidates with each other.
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ UNKNOWN = math.nan  # a feature that cannot be measured: the model gives it no w
 # Where dense, reader and reader_gap sit in a row before the gaps to the best candidate are put in.
 _BEFORE_GAPS = [n for n in FEATURES if n not in GAPS]
 ACROSS_LANGUAGES = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name == "dense")  # English-only model
-NOT_READ = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name in ("reader", "reader_gap"))  # chunks left unread
+# Chunks left unread: their sentences are not encoded either (answerer.chunks_read).
+NOT_READ = tuple(i for i, name in enumerate(_BEFORE_GAPS) if name in ("dense", "reader", "reader_gap"))
 
 
 def entailed(question: str, c: Candidate) -> float:
