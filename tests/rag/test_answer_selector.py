@@ -373,7 +373,13 @@ def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
 
 
 def test_the_reader_reads_the_best_chunks_in_either_language() -> None:
-    from rag.answerers.extractive.answerer import READ_CHUNKS, ExtractiveAnswerer, chunks_read, read_best
+    from rag.answerers.extractive.answerer import (
+        READ_AT_MOST,
+        READ_CHUNKS,
+        ExtractiveAnswerer,
+        chunks_read,
+        read_best,
+    )
     from rag.chunks import Chunk
 
     def chunk(n: int, text: str, language: str) -> Chunk:
@@ -394,6 +400,11 @@ def test_the_reader_reads_the_best_chunks_in_either_language() -> None:
     french = [chunk(9, "Le pont est en granit.", "fr")]
     read = chunks_read(question, [chunks[0], *many[:2], *french, *many[2:]])
     assert read == [True, True, True, False, *[True] * (READ_CHUNKS - 2), *[False] * (len(many) - READ_CHUNKS)]
+    # Never more than READ_AT_MOST: the best READ_CHUNKS in the question's language, then the best others.
+    ranked = [*french * READ_CHUNKS, *many]
+    others = READ_AT_MOST - READ_CHUNKS
+    read = chunks_read(question, ranked)
+    assert read == [*[True] * others, *[False] * (READ_CHUNKS - others), *[True] * READ_CHUNKS, False, False]
 
 
 def test_only_the_sentences_of_chunks_read_in_the_questions_language_are_encoded() -> None:
