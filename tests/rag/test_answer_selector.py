@@ -344,7 +344,7 @@ def test_folds_keep_each_article_whole_and_deal_each_language_across_all() -> No
 @needs_qa
 def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
     """Sentence choice on articles the weights never saw (the test split), with the shipped weights."""
-    from eval.train_answerer import Embeddings, build_examples, load
+    from eval.train_answerer import Embeddings, _answerable_rows, build_examples, load
 
     selector = load_selector()
     items = [i for i in load(SHARED / "qa") if i.split == "test"]
@@ -362,13 +362,9 @@ def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
     # Every fourth question asked again of other articles' paragraphs only: it must be refused. Its best
     # sentence is read alone and checked by the entailment model, as the answerer does.
     elsewhere = [e for e in examples if e.out_of_scope]
-    refused = 0
-    for e in elsewhere:
-        p = [selector.sentence.probability(r) for r in e.rows]
-        top = e.candidates[max(range(len(p)), key=lambda i: p[i])]
-        alone = read_alone(load_reader().read, e.question, e.item.question, top)
-        row = answerable_row(p, e.rows, e.question.typed, bool(e.question.years), entailed(e.item.question, top), alone)
-        refused += selector.answerable.probability(row) < selector.refuse_below
+    probabilities = [[selector.sentence.probability(r) for r in e.rows] for e in elsewhere]
+    rows = _answerable_rows(elsewhere, probabilities, load_reader().read)
+    refused = sum(selector.answerable.probability(row) < selector.refuse_below for row in rows)
     assert refused / len(elsewhere) >= OUT_OF_SCOPE_FLOOR, (refused, len(elsewhere))
 
 
