@@ -207,6 +207,18 @@ def test_an_acronym_counts_only_written_in_capitals() -> None:
     assert acronyms_in("NASA's JPL and ESA, not Airbus AI's X") == {"nasa", "jpl", "esa", "ai"}
 
 
+def test_a_name_in_a_text_of_the_other_language_is_found_as_a_cognate_or_a_translation() -> None:
+    """English capitalizes what French writes in lower case, and spells otherwise: "Vendean" / "vendéens"."""
+    text = "Les insurgés vendéens et leurs alliés indo-européens gagnent les ports américains et les villes africaines."
+    index = name_index(text)
+    for name in ("Vendean", "Indo-European", "American", "Africans"):
+        assert name_found(name, *index) == 0.0, name  # in the same language these are other words
+        assert name_found(name, *index, across=True) == 0.8, name  # one word found, not the name as written
+    assert name_found("Canada", *name_index("Le canal de Suez."), across=True) == 0.0  # "cana": too short a start
+    assert name_found("Quarvex", *index, across=True) == 0.0
+    assert name_found("Indo-Quarvex", *index, across=True) == 0.0  # each piece must be there
+
+
 def test_answerability_flags_a_typed_answer_about_someone_else() -> None:
     """The best sentence has a date, but of another observatory than the one asked about: flagged."""
     candidates = _candidates()
