@@ -5,10 +5,7 @@ for English questions. A question in another language is ranked by a multilingua
 (rag.embedders.multilingual), whose vectors of every chunk are kept beside the BM25 index. Measured on
 public QA paragraphs (the answer selector's train split, 2,267 questions, English and French paragraphs
 in one pool), a French question's answer is in the top 5 for 93% of questions (86% with MiniLM and
-BM25), in the top 1 for 68% (60%). An English question's chunks in another language take their dense
-rank from the multilingual encoder too, among all the chunks (PIAF's dev questions translated into English,
-over their French articles: 86% against 76% when BM25, through the lexicon, ranked them alone). When the
-store's model is itself multilingual, it ranks everything.
+BM25), in the top 1 for 68% (60%). When the store's model is itself multilingual, it ranks everything.
 
 The BM25 side is rebuilt from the store whenever the store's version changes, so it is never stale,
 whoever wrote to the store (this process, another `rag ingest`, a UI upload). A rebuild is saved as a
@@ -77,7 +74,6 @@ class HybridRetriever:
         self._bm25: Any = None
         self._vectors: Any = None  # the multilingual encoder's vector of each chunk, in _order (None: not used)
         self._at: dict[tuple[str, int], Chunk] = {}  # (doc id, position) -> chunk
-        self._languages: set[str] = set()  # of the chunks
 
     def chunks(self) -> dict[str, Chunk]:
         """Every indexed chunk by id, refreshed if the store changed."""
@@ -109,7 +105,6 @@ class HybridRetriever:
         self._chunks = {c.id: c for c in chunks}
         self._order = [c.id for c in chunks]
         self._at = {(c.doc_id, c.position): c for c in chunks}
-        self._languages = {c.language for c in chunks if c.language}
         self._bm25 = bm25
         self._vectors = vectors
         self._version = version
@@ -167,27 +162,17 @@ class HybridRetriever:
         multilingual = self._vectors is not None and language != "en"
         dense = self._multilingual_ranked(query, candidates) if multilingual else self.dense(query, candidates)
         model = "multilingual" if multilingual else "bundled"
-        english_only = not self.embedder.multilingual and not multilingual
-        # Across languages the English model's rank is noise. Where the index holds chunks in another language
-        # than the question, the multilingual encoder ranks every chunk, and its rank is theirs.
-        across = english_only and self._vectors is not None and bool(self._languages - {language})
-
-        def elsewhere(chunk: Chunk) -> bool:
-            return english_only and bool(chunk.language) and chunk.language != language
-
         found: dict[str, Retrieved] = {}
         for rank, (chunk_id, sim) in enumerate(dense, start=1):
-            if chunk_id in self._chunks and not (across and elsewhere(self._chunks[chunk_id])):
+            if chunk_id in self._chunks:
                 found[chunk_id] = Retrieved(self._chunks[chunk_id], 1 / (RRF_K + rank), sim, rank, dense_model=model)
-        if across:  # each chunk in the other language: its rank among all chunks by the multilingual encoder
-            for rank, (chunk_id, sim) in enumerate(self._multilingual_ranked(query, candidates), start=1):
-                if elsewhere(chunk := self._chunks[chunk_id]):
-                    found[chunk_id] = Retrieved(chunk, 1 / (RRF_K + rank), sim, rank, dense_model="multilingual")
+        english_only = not self.embedder.multilingual and not multilingual
         for rank, (chunk_id, score) in enumerate(self._bm25_ranked(query, candidates), start=1):  # synced above
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
             hit.bm25, hit.bm25_rank = score, rank
-            if elsewhere(hit.chunk) and not across:
-                # BM25 (which reaches the other language through the lexicon) speaks for both.
+            if english_only and hit.chunk.language and hit.chunk.language != language:
+                # Across languages the English model's rank is noise, so BM25 (which reaches the other
+                # language through the lexicon) speaks for both.
                 hit.score = 2 / (RRF_K + rank)
             else:
                 hit.score += 1 / (RRF_K + rank)
