@@ -65,7 +65,7 @@ def split_of(title: str) -> str:
 class Item:
     """One question of the data, with its article and language."""
 
-    language: str  # its article's
+    language: str
     title: str
     context: str
     question: str
@@ -94,7 +94,7 @@ def load_translated(items: Sequence[Item], translations: Path) -> list[Item]:
 
     `translations` (eval/translated_questions.jsonl): per line the article's language and title, the question
     as the data wrote it, and the question translated into the other language. No public QA data pairs a
-    question with a paragraph in the other language; these are the stand-in (README, "Answer selector").
+    question with a paragraph in the other language; these measure that case (README, "Answer quality").
     """
     translated: dict[tuple[str, str, str], str] = {}
     with translations.open(encoding="utf-8") as lines:
@@ -205,8 +205,7 @@ def build_examples(items: Sequence[Item], embeddings: Embeddings, reader: Reader
         if item.context not in paragraphs[item.title]:
             paragraphs[item.title].append(item.context)
     sentences = {p: split_sentences(p) for ps in paragraphs.values() for p in ps}
-    asked = [i.original or i.question for i in items]  # a translation ranks its paragraphs as the original did
-    embeddings.fill([*asked, *sentences, *(s for ss in sentences.values() for s in ss)])
+    embeddings.fill([*(i.question for i in items), *sentences, *(s for ss in sentences.values() for s in ss)])
     language_of = {item.title: item.language for item in items}
     pool = {
         lang: [(t, p) for t, ps in sorted(paragraphs.items()) if language_of[t] == lang for p in ps]
@@ -215,7 +214,7 @@ def build_examples(items: Sequence[Item], embeddings: Embeddings, reader: Reader
     matrix = {lang: np.array([embeddings[p] for _, p in pairs]) for lang, pairs in pool.items() if pairs}
     examples = []
     for n, item in enumerate(tqdm(items, desc="features", unit="q", file=sys.stderr, disable=not sys.stderr.isatty())):
-        q_vec = embeddings[item.original or item.question]
+        q_vec = embeddings[item.question]
         ranked = sorted(paragraphs[item.title], key=lambda p: (-float(q_vec @ embeddings[p]), p))[:SOURCES]
         if item.context not in ranked:
             ranked[-1] = item.context
@@ -227,7 +226,7 @@ def build_examples(items: Sequence[Item], embeddings: Embeddings, reader: Reader
             cosines = others @ q_vec
             order = sorted(range(len(cosines)), key=lambda i: (-float(cosines[i]), i))
             elsewhere = [pool[item.language][i] for i in order if pool[item.language][i][0] != item.title][:SOURCES]
-            stray = Item(item.language, item.title, item.context, item.question, [], item.original)
+            stray = Item(item.language, item.title, item.context, item.question, [])
             example = _example(stray, elsewhere, sentences, q_vec, embeddings, reader, out_of_scope=True)
             if example:
                 examples.append(example)
@@ -542,25 +541,17 @@ def _reader_digest() -> str:
     return hashlib.sha256(resources.files("rag.data").joinpath("reader.onnx").read_bytes()).hexdigest()[:12]
 
 
-def train(data: Path, cache: Path, limit: int | None = None, translations: Path = TRANSLATIONS) -> dict[str, Any]:
-    """Everything the weights file holds, trained from `data` (the first `limit` questions of each split).
-
-    The across scorers learn from `translations`: the same questions asked in the other language.
-    """
+def train(data: Path, cache: Path, limit: int | None = None) -> dict[str, Any]:
+    """Everything the weights file holds, trained from `data` (the first `limit` questions of each split)."""
     items = load(data)
     by_split: dict[str, list[Item]] = defaultdict(list)
-    across_by_split: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         by_split[item.split].append(item)
-    for item in load_translated(items, translations):
-        across_by_split[item.split].append(item)
     if limit:
         by_split = {k: v[:limit] for k, v in by_split.items()}
-        across_by_split = {k: v[:limit] for k, v in across_by_split.items()}
     embeddings = Embeddings(cache)
     readings = Readings(load_reader(), cache.with_name(f"{cache.stem}-readings-{_reader_digest()}.pkl"))
     examples = {k: build_examples(v, embeddings, readings) for k, v in sorted(by_split.items()) if k != "reader"}
-    across = {k: build_examples(v, embeddings, readings) for k, v in sorted(across_by_split.items()) if k != "reader"}
     readings.save()
     in_scope = [e for e in examples["train"] if not e.out_of_scope]  # sentences are ranked within an article
     train_rows = [r for e in in_scope for r in e.rows]
@@ -569,16 +560,15 @@ def train(data: Path, cache: Path, limit: int | None = None, translations: Path 
     probabilities = {k: score(v, LogisticModel.from_json(sentence)) for k, v in examples.items()}
     answerable, answerable_p = fit_answerable(examples, probabilities, readings.read)
     thresholds = choose_thresholds(examples["dev"], probabilities["dev"], _out_of_fold(examples, answerable_p))
-    # The same scorers without what cannot be measured across languages, fitted on the questions asked in
-    # the other language than their article (translated: no public data pairs the two).
-    across_in_scope = [e for e in across["train"] if not e.out_of_scope]
-    across_rows = [r for e in across_in_scope for r in e.rows]
-    across_labels = [y for e in across_in_scope for y in e.labels]
-    sentence_across = fit_without(across_rows, across_labels, FEATURES, ACROSS_UNKNOWN)
-    across_p = {k: score(v, LogisticModel.from_json(sentence_across)) for k, v in across.items()}
-    answerable_across, answerable_across_p = fit_answerable(across, across_p, readings.read, ANSWERABLE_ACROSS_UNKNOWN)
+    # The same scorers without what cannot be measured across languages, as if every sentence were in
+    # another language than its question (no public data pairs the two; this is the nearest stand-in).
+    sentence_across = fit_without(train_rows, train_labels, FEATURES, ACROSS_UNKNOWN)
+    across_p = {k: score(v, LogisticModel.from_json(sentence_across)) for k, v in examples.items()}
+    answerable_across, answerable_across_p = fit_answerable(
+        examples, across_p, readings.read, ANSWERABLE_ACROSS_UNKNOWN
+    )
     readings.save()  # with the best candidates read alone
-    thresholds["refuse_below_across"] = refuse_threshold(*_out_of_fold(across, answerable_across_p))
+    thresholds["refuse_below_across"] = refuse_threshold(*_out_of_fold(examples, answerable_across_p))
     across_thresholds = {**thresholds, "refuse_below": thresholds["refuse_below_across"]}
     digest = hashlib.sha256()
     for language in ("en", "fr"):
@@ -597,24 +587,13 @@ def train(data: Path, cache: Path, limit: int | None = None, translations: Path 
                 f" refusal thresholds on dev and on train out of fold ({FOLDS} folds by article)"
             ),
             "questions": {k: len(v) for k, v in examples.items()},
-            "questions_across": {k: len(v) for k, v in across.items()},
             "candidates": len(train_rows),
-            "candidates_across": len(across_rows),
             "limit": limit,
             "dev": report("dev", examples["dev"], probabilities["dev"], answerable_p["dev"], thresholds),
             "test": report("test", examples["test"], probabilities["test"], answerable_p["test"], thresholds),
-            "dev_across": report(
-                "dev, across languages", across["dev"], across_p["dev"], answerable_across_p["dev"], across_thresholds
+            "dev_without_dense_and_reader": report(
+                "dev, across scorers", examples["dev"], across_p["dev"], answerable_across_p["dev"], across_thresholds
             ),
-            "test_across": report(
-                "test, across languages",
-                across["test"],
-                across_p["test"],
-                answerable_across_p["test"],
-                across_thresholds,
-            )  # PIAF's test questions in English (SQuAD's are not translated)
-            if "test" in across
-            else None,
         },
     }
 
@@ -628,14 +607,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=cache)
     parser.add_argument("--limit", type=int, help="first N questions of each split (a quick run)")
     parser.add_argument(
-        "--translations", type=Path, default=TRANSLATIONS, help="questions translated into the other language"
-    )
-    parser.add_argument(
         "--write-split", choices=[name for _, name in SPLITS], help="write that split's questions as JSONL"
     )
     parser.add_argument("--split-out", type=Path, help="where --write-split writes")
     parser.add_argument(
         "--across", action="store_true", help="with --write-split: its questions translated (for `rag eval --squad`)"
+    )
+    parser.add_argument(
+        "--translations", type=Path, default=TRANSLATIONS, help="questions translated into the other language"
     )
     args = parser.parse_args(argv)
     if args.write_split and args.across:
@@ -653,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
                 if split_of(json.loads(line)["title"]) == args.write_split:
                     out.write(line + "\n")
         return 0
-    weights = train(args.data, args.cache, args.limit, args.translations)
+    weights = train(args.data, args.cache, args.limit)
     args.out.write_text(json.dumps(weights, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -332,6 +332,19 @@ def test_retraining_on_a_fixed_sample_gives_the_same_weights(tmp_path: Path) -> 
     assert first["sentence"]["features"] == list(FEATURES)
 
 
+@needs_qa
+def test_every_translated_question_is_a_question_of_the_data() -> None:
+    """eval/translated_questions.jsonl joins ../shared/qa line for line: no translation is lost or misfiled."""
+    from eval.train_answerer import TRANSLATIONS, load, load_translated
+
+    items = load(SHARED / "qa")
+    asked = load_translated(items, TRANSLATIONS)
+    lines = TRANSLATIONS.read_text(encoding="utf-8").splitlines()
+    assert len({(i.language, i.title, i.original) for i in asked}) == len(lines) == 5037
+    assert {i.split for i in asked} == {"train", "dev", "test"}
+    assert sum(i.question != i.original for i in asked) >= 0.99 * len(asked)  # a few read the same in both
+
+
 def test_folds_keep_each_article_whole_and_deal_each_language_across_all() -> None:
     """The refusal threshold reads train scored out of fold: no fold may hold part of an article."""
     from eval.train_answerer import FOLDS, Example, Item, folds
