@@ -102,7 +102,7 @@ def found_across(part: str, words: set[str]) -> bool:
     """
     pieces = re.findall(r"[a-z0-9]+", part)
     return bool(pieces) and all(
-        any(same_word(x, w) or cognate(x, w) for w in words) or bool(TRANSLATIONS.get(x, set()) & words) for x in pieces
+        any(same_word(x, w) or cognate(x, w) for w in words) or _translated(x, words) for x in pieces
     )
 
 
