@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run them (arguments go to pytest). The README's Quick start and
 # .ci/run both call this, so "the test command" is one thing.
-#   - the project and its test extras in .venv (llama-cpp-python is built for this CPU family: ~5 min once);
+#   - the project and its test extras in .venv (llama-cpp-python is built for this CPU family: ~5 min once;
+#     no AMX kernels: a VM may list amx_tile and still trap on tileloadd, which killed the LLM server);
 #   - Debian's chromium for the browser tests: Playwright never downloads a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,6 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 python3.11 -m venv .venv
-CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF" \
+CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
     .venv/bin/pip install -q -e '.[test]'
 exec .venv/bin/pytest "$@"
