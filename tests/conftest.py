@@ -212,5 +212,8 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 raise RuntimeError(f"llama_cpp.server did not start: {log.read_text()[-2000:]}") from None
             time.sleep(0.5)
     yield url
+    if proc.poll() is not None:  # it died under a test: say how, so the failures above have a cause
+        tail = log.read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"llama_cpp.server died during the tests (exit code {proc.returncode}): {tail}")
     proc.terminate()
     proc.wait(timeout=20)
