@@ -175,6 +175,10 @@ def test_a_chunk_left_unread_has_unknown_dense_and_reader_scores_not_bad_ones() 
     f = [dict(zip(FEATURES, r, strict=True)) for r in rows]
     assert [math.isnan(f[1][n]) for n in ("dense", "dense_gap", "reader", "reader_gap")] == [True] * 4
     assert f[0]["reader"] == 5.0 and f[0]["dense"] == 0.8 and f[0]["dense_gap"] == 0.0
+    # Unread in the other language: unknown too, not "the reader found no span" (-10), as the scorers learned it.
+    french = _candidates()[2]
+    rows = feature_rows(q, [*candidates, french], [0.8, 0.5, math.nan], [*_readings(candidates)[:1], UNREAD])
+    assert math.isnan(dict(zip(FEATURES, rows[2], strict=True))["reader"])
 
 
 def test_answerability_does_not_depend_on_the_order_of_unknown_reader_scores() -> None:

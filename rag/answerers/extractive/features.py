@@ -188,7 +188,7 @@ def feature_rows(
             ]
         )
         unread = readings[c.n - 1] is UNREAD
-        unknown = ACROSS_LANGUAGES if across else NOT_READ if unread else ()
+        unknown = NOT_READ if unread else ACROSS_LANGUAGES if across else ()  # NOT_READ holds ACROSS_LANGUAGES
         for i in unknown:
             raw[-1][i] = UNKNOWN
     best = [max((r[i] for r in raw if not math.isnan(r[i])), default=0.0) for i in range(3)]
