@@ -55,6 +55,7 @@ class AnswerResult:
     unverified_answer: str | None = None  # the answerer's text when verification replaced it
     removed: list[str] = field(default_factory=list)  # sentences --strict took out
     suggestion: str = ""  # with a refusal: a question the user could ask instead ("" when none)
+    note: str = ""  # the answerer's word beside its answer: a name read as the sources spell it ("" when none)
     trace: dict[str, Any] = field(default_factory=dict)  # the answerer's reasons (--trace), not in the JSON
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +74,7 @@ class AnswerResult:
             "unverified_answer": self.unverified_answer,
             "removed": self.removed,
             "suggestion": self.suggestion or None,
+            "note": self.note or None,
         }
 
 
@@ -196,6 +198,7 @@ class Engine:
                 list(request.sources),
                 {},
                 suggestion=request.hint.question,
+                note=request.note,
             )
         checks = verify_answer(raw, by_number)
         answer, removed, unverified = raw, [], None
@@ -221,6 +224,7 @@ class Engine:
             {},
             unverified,
             removed,
+            note=request.note,
         )
 
 

@@ -23,7 +23,7 @@ def render_answer(result: AnswerResult, color: bool = False, streamed: bool = Fa
     """The answer (unless it was already streamed), its unsupported sentences marked, then 'Sources'."""
     warn = (lambda s: f"{YELLOW}{s}{RESET}") if color else (lambda s: s)
     dim = (lambda s: f"{DIM}{s}{RESET}") if color else (lambda s: s)
-    lines: list[str] = []
+    lines: list[str] = [clean(result.note)] if result.note and not streamed else []
     if not streamed:
         if result.refused or not result.sentences:
             lines.append(clean(result.answer))
@@ -38,6 +38,8 @@ def render_answer(result: AnswerResult, color: bool = False, streamed: bool = Fa
             lines.extend(warn(f"⚠ unsupported: {clean(c.text)}  ({c.reason})") for c in bad)
         if result.unverified_answer:
             lines.append(warn(f"⚠ no sentence was supported by the sources; answer withheld: {clean(result.answer)}"))
+    if result.note and streamed:  # the answer is on the screen already: the note follows it
+        lines.append(clean(result.note))
     if result.suggestion:
         lines.append(f"Ask instead: {clean(result.suggestion)}")
     for text in result.removed:

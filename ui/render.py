@@ -83,11 +83,16 @@ def answer_html(result: AnswerResult, turn: int = 0) -> str:
         else:
             line.append(f'<span class="rag-supported">{escape(check.text)} {marks}</span>')
     end_line()
-    parts = blocks or [f"<p>{escape(result.answer)}</p>"]
+    parts = _note_html(result) + (blocks or [f"<p>{escape(result.answer)}</p>"])
     removed = "".join(
         f'<div class="rag-removed">removed by strict mode: {escape(text)}</div>' for text in result.removed
     )
     return '<div class="rag-answer">' + "".join(parts) + removed + "</div>" + sources_html(result, turn)
+
+
+def _note_html(result: AnswerResult) -> list[str]:
+    """The answerer's note above its answer (a name it read as the sources spell it), if it has one."""
+    return [f'<p class="rag-read-as">{escape(result.note)}</p>'] if result.note else []
 
 
 def _refusal_html(result: AnswerResult) -> str:
@@ -103,7 +108,8 @@ def _refusal_html(result: AnswerResult) -> str:
             f"so it is withheld: <q>{escape(result.unverified_answer)}</q></div>"
         )
     return (
-        f'<div class="rag-refusal"><span class="rag-refusal-icon">∅</span> {escape(result.answer)}'
+        f'<div class="rag-refusal">{"".join(_note_html(result))}<span class="rag-refusal-icon">∅</span> '
+        f"{escape(result.answer)}"
         f'<div class="rag-refusal-note">{note}</div>{withheld}</div>'
     )
 
@@ -234,6 +240,7 @@ CSS = """
 .rag-refusal { border-left: 4px solid #6b7280; padding: 4px 10px; color: var(--body-text-color); }
 .rag-refusal-icon { font-weight: bold; color: #6b7280; }
 .rag-refusal-note, .rag-withheld, .rag-removed { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.rag-read-as { font-size: 0.85em; font-style: italic; color: var(--body-text-color-subdued); }
 .rag-error { border-left: 4px solid #dc2626; padding: 4px 10px; color: #b91c1c; font-family: monospace; }
 .rag-sources-title { font-weight: 600; margin-bottom: 6px; }
 .rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;

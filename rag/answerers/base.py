@@ -47,6 +47,7 @@ class AnswerRequest:
     before: Mapping[str, str] = field(default_factory=dict)  # chunk id -> the document text just before it
     trace: dict[str, Any] = field(default_factory=dict)  # what the answerer decided and why, for --trace
     hint: Hint = field(default_factory=Hint)  # set by an answerer that refuses (its text follows the refusal)
+    note: str = ""  # what the answerer tells the user beside its answer: a name it read as the sources spell it
 
 
 class Answerer(Protocol):

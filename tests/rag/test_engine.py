@@ -82,24 +82,38 @@ def test_general_knowledge_is_refused(engine: Engine, question: str) -> None:
     assert result.citations == [] and result.sentences == []
 
 
-def test_a_refusal_offers_the_sources_spelling_of_a_misspelled_name(engine: Engine) -> None:
-    result = engine.ask("What did Zuckerbreg say about Llama 5?")
-    assert result.refused and result.citations == []
-    assert result.answer == (
-        "I couldn't find this in the sources. No retrieved passage mentions “Zuckerbreg”: did you mean “Zuckerberg”?"
-    )
-    assert result.suggestion == "What did Zuckerberg say about Llama 5?"
+def test_a_misspelled_name_is_read_as_the_sources_spell_it_and_the_answer_says_so(engine: Engine) -> None:
+    result = engine.ask("How much did Meta pay for Scael AI?")
+    assert not result.refused and "$14.3 billion" in result.answer.split("\n")[0]
+    assert result.note == "Read “Scael AI” as “Scale AI”, the sources' spelling."
+    assert result.to_json()["note"] == result.note and result.to_json()["suggestion"] is None
+    french = engine.ask("Combien Meta a-t-il payé pour Scael AI ?")
+    assert french.note == "« Scael AI » lu comme « Scale AI », l'orthographe des sources."
+    assert engine.ask("How much did Meta pay for Scale AI?").to_json()["note"] is None
+
+
+def test_a_refusal_offers_the_sources_spelling_of_an_acronym_it_does_not_read_as_it(engine: Engine) -> None:
+    result = engine.ask("Who leads MLS?")  # a short acronym: MLS is not MSL, though one swap apart
+    assert result.refused and result.citations == [] and result.note == ""
+    refused = "I couldn't find this in the sources."
+    assert result.answer == f"{refused} No retrieved passage mentions “MLS”: did you mean “MSL”?"
+    assert result.suggestion == "Who leads MSL?"
     assert result.to_json()["suggestion"] == result.suggestion
     again = engine.ask(result.suggestion)  # asked as the sources write it
     assert "did you mean" not in again.answer and again.to_json()["suggestion"] is None
 
 
-def test_the_cli_prints_the_suggested_question_under_the_refusal(corpus_home: Path) -> None:
-    out = run_cli("ask", "What did Zuckerbreg say about Llama 5?", env={"RAG_HOME": str(corpus_home)})
+def test_the_cli_prints_the_suggested_question_under_the_refusal_and_a_reading_above_the_answer(
+    corpus_home: Path,
+) -> None:
+    out = run_cli("ask", "Who leads MLS?", env={"RAG_HOME": str(corpus_home)})
     assert out.returncode == 0, out.stderr
     last = out.stdout.strip().splitlines()[-2:]
-    assert last[0].endswith("did you mean “Zuckerberg”?")
-    assert last[1] == "Ask instead: What did Zuckerberg say about Llama 5?"
+    assert last[0].endswith("did you mean “MSL”?")
+    assert last[1] == "Ask instead: Who leads MSL?"
+    out = run_cli("ask", "How much did Meta pay for Scael AI?", env={"RAG_HOME": str(corpus_home)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "Read “Scael AI” as “Scale AI”, the sources' spelling."
 
 
 def test_json_contract(corpus_home: Path) -> None:

@@ -1,9 +1,12 @@
-"""What a refusal says about the question's names (rag.answerers.extractive.hints), on text not from the corpus."""
+"""A question's names no text holds (rag.answerers.extractive.hints): read as spelt there, or named in a refusal.
+
+On text not from the corpus.
+"""
 
 import pytest
 
 from rag.answerers.base import Hint
-from rag.answerers.extractive.hints import edits, near_spelling, refusal_hint
+from rag.answerers.extractive.hints import edits, near_spelling, read_as_note, refusal_hint, respelled
 
 STADIUM = "Borussia Dortmund plays at Signal Iduna Park. The Bundesliga season opened in August."
 
@@ -27,6 +30,22 @@ def test_no_near_spelling_for_a_far_name_the_same_name_or_a_run_of_lowercase_wor
     assert near_spelling("Bundesliga", [STADIUM]) == ""  # the same spelling is not a suggestion
     # "Michigan in" is one letter from "Michigan Inc" but not a name.
     assert near_spelling("Michigan Inc", ["It opened in Michigan in 1971."]) == ""
+
+
+def test_a_misspelled_name_is_read_as_the_texts_spell_it_and_the_note_says_so() -> None:
+    asked, read = respelled("Did Dortmund win the Bundesilga?", ["Dortmund", "Bundesilga"], [STADIUM])
+    assert asked == "Did Dortmund win the Bundesliga?" and read == [("Bundesilga", "Bundesliga")]
+    assert read_as_note(read, "en") == "Read “Bundesilga” as “Bundesliga”, the sources' spelling."
+    assert read_as_note(read, "fr") == "« Bundesilga » lu comme « Bundesliga », l'orthographe des sources."
+    assert read_as_note([], "en") == ""
+
+
+def test_a_name_with_figures_a_short_acronym_or_a_far_name_is_not_respelled() -> None:
+    text = ["MPEG-2 boxes decode it. The NSF funded the network. Schalke 04 lost."]
+    for name in ("MPEG-3", "NFS", "Schalke 05", "Dortmund"):  # another thing, or no near spelling at all
+        assert respelled(f"What is {name}?", [name], text) == (f"What is {name}?", [])
+    # A name carried from an earlier turn is not in the words asked: nothing to respell.
+    assert respelled("When did it open?", ["Bundesilga"], [STADIUM]) == ("When did it open?", [])
 
 
 def test_a_refusal_names_the_names_no_text_holds_with_their_near_spelling() -> None:

@@ -147,17 +147,17 @@ def test_a_refusal_offers_the_question_as_the_sources_spell_it_and_a_click_asks_
     box = page.locator("#rag-question textarea")
     box.wait_for()
     chat = page.locator("#rag-chat")
-    box.fill("What did Zuckerbreg say about Llama 5?")
+    box.fill("Who leads MLS?")
     box.press("Enter")
     chat.locator(".rag-refusal").wait_for(timeout=60_000)
-    assert "did you mean “Zuckerberg”?" in chat.inner_text()
-    chat.get_by_role("button", name="What did Zuckerberg say about Llama 5?").click()
+    assert "did you mean “MSL”?" in chat.inner_text()
+    chat.get_by_role("button", name="Who leads MSL?").click()
     page.wait_for_function(
         "() => document.querySelectorAll('#rag-chat .rag-refusal, #rag-chat .rag-answer').length === 2",
         timeout=60_000,
     )
     asked = [m.inner_text() for m in chat.locator(".message.user, [data-testid='user']").all()]
-    assert any("What did Zuckerberg say about Llama 5?" in text for text in asked), asked
+    assert any("Who leads MSL?" in text for text in asked), asked
     assert chat.inner_text().count("did you mean") == 1  # asked as the sources write it, nothing to suggest
     page.close()
 

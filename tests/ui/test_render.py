@@ -62,6 +62,15 @@ def test_extractive_answer_reads_as_answer_then_quote() -> None:
     assert '<cite class="rag-said-source">scale.md</cite>' in said
 
 
+def test_a_name_read_as_the_sources_spell_it_is_said_above_the_answer_or_refusal() -> None:
+    note = "Read “Scael <AI>” as “Scale AI”, the sources' spelling."
+    html = answer_html(result(note=note), turn=1)
+    assert html.startswith('<div class="rag-answer"><p class="rag-read-as">Read “Scael &lt;AI&gt;” as “Scale AI”')
+    refused = answer_html(result(refused=True, answer="I couldn't find this in the sources.", note=note))
+    assert refused.startswith('<div class="rag-refusal"><p class="rag-read-as">Read “Scael &lt;AI&gt;”')
+    assert 'class="rag-read-as"' not in answer_html(result())
+
+
 def test_refusal_is_styled_as_a_refusal_not_an_error() -> None:
     refused = result(refused=True, answer="I couldn't find this in the sources.", citations=[], sentences=[])
     html = answer_html(refused)

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answerers.base import AnswerRequest, refusal
@@ -25,7 +25,7 @@ from rag.answerers.extractive.features import (
     feature_rows,
     read_alone,
 )
-from rag.answerers.extractive.hints import refusal_hint
+from rag.answerers.extractive.hints import read_as_note, refusal_hint, respelled
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
 from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
@@ -59,6 +59,7 @@ class Choice:
     order: list[int] = field(default_factory=list)  # candidates by probability, best first
     answerable_row: list[float] = field(default_factory=list)  # ANSWERABLE_FEATURES of the question
     across: bool = False  # the best candidate is in another language than the question
+    read_as: list[tuple[str, str]] = field(default_factory=list)  # (the question's name, the sources' spelling)
 
 
 def candidates_of(request: AnswerRequest) -> list[Candidate]:
@@ -117,9 +118,14 @@ class ExtractiveAnswerer:
         standalone = request.standalone
         texts = [r.chunk.text for r in request.sources]
         question = analyze(standalone.text, standalone.own, standalone.subject, texts)
+        titled = [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
+        text, read_as = respelled(standalone.text, question.names, titled)
+        if read_as:  # a name the sources spell nearly the same is read as theirs (hints.py)
+            standalone = replace(standalone, text=text, own=respelled(standalone.own, question.names, titled)[0])
+            question = analyze(standalone.text, standalone.own, standalone.subject, texts)
         candidates = candidates_of(request)
         if not candidates:
-            return Choice(question, [], [], [], 0.0, refused="no sentence was retrieved")
+            return Choice(question, [], [], [], 0.0, refused="no sentence was retrieved", read_as=read_as)
         # The sentences are encoded while the reader reads: each takes one core (synthetic bench, 1k chunks,
         # 50 questions: whole `ask` p95 125 / 162 ms against 186 / 156 ms one after the other, two runs each).
         read = chunks_read(question, [r.chunk for r in request.sources])
@@ -148,7 +154,9 @@ class ExtractiveAnswerer:
             why = "the asked year is in no retrieved sentence"
         elif answerable[ANSWERABLE_FEATURES.index("names_missing")]:
             why = "the question's names are in no retrieved sentence"
-        return Choice(question, candidates, rows, probabilities, p, refuse_below, why, order, answerable, across[top])
+        return Choice(
+            question, candidates, rows, probabilities, p, refuse_below, why, order, answerable, across[top], read_as
+        )
 
     def _cosines(
         self, question: Question, text: str, candidates: Sequence[Candidate], read: Sequence[bool]
@@ -172,6 +180,7 @@ class ExtractiveAnswerer:
         """The whole answer as one text; fills request.trace with the choice."""
         choice = self.choose(request)
         request.trace["selector"] = explain(choice, self.selector)
+        request.note = read_as_note(choice.read_as, request.language)
         if choice.refused:
             texts = [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
             request.hint = refusal_hint(request.question, choice.question.names, texts, request.language)
@@ -364,6 +373,7 @@ def explain(choice: Choice, selector: Selector, top: int = 3) -> dict[str, Any]:
         "answerable": round(choice.answerable, 3),
         "refuse_below": choice.refuse_below,
         "refused": choice.refused,
+        "read_as": choice.read_as,
         "answerable_features": {},
         "candidates": [],
     }

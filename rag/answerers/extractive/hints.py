@@ -1,11 +1,17 @@
-"""What a refusal tells the user: a name of the question that no retrieved passage holds, and its near spelling.
+"""A question's name that no retrieved passage holds: read with the passages' near spelling, or named in the refusal.
 
-"When were the rights to the Primier League sold?" is refused because no passage says "Primier League"
-(a question's names are what its answer must hold); the passages say "Premier League". A refusal that names
-the missing name and offers the sources' spelling lets the user ask again, instead of guessing why (the
-hint carries that question: the UI offers it as a click, the CLI prints it). The answer is not changed: a
-near spelling is a suggestion, never read as the name (SQuAD 2.0's unanswerable questions swap names for
-near ones too: "Donald Davis" for "Donald Davies").
+"When were the rights to the Primier League sold?": no passage says "Primier League", and a question's names
+are what its answer must hold, so it was refused; the passages say "Premier League". A name the passages
+spell nearly the same (at most one edit per six letters) is now read as their spelling, and the answer says
+so first ("Read “Primier League” as “Premier League”, the sources' spelling."), so a reader who meant
+another name sees it at once. Not a name with figures ("MPEG-3" is not "MPEG-2") nor an acronym of four
+letters or fewer ("NFS" is not "NSF"): those differ by what they name, not by a slip. (Dev split end to end:
+English answerable stated 85.9% -> 87.1%, refused 10.3% -> 9.2% of 426; SQuAD 2.0's unanswerable questions,
+which swap names for near ones too, "Donald Davis" for "Donald Davies", refused 30.8% -> 30.4% of 598;
+French stated 73.1% -> 73.8% of 294.)
+
+A refusal still names each name no passage holds, with the near spelling it was not read as (a figure or a
+short acronym), and the question asked that way: the UI offers it as a click, the CLI prints it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from rag.text import fold
 LETTERS_PER_EDIT = 6  # a near spelling differs by at most one edit per this many letters of the name (one at least)
 MAX_NAMES = 2  # names a hint speaks of, at most
 WORDS = re.compile(r"[^\W_][\w'’\-]*")
+READ_AS = {
+    "en": "Read “{name}” as “{near}”, the sources' spelling.",
+    "fr": "« {name} » lu comme « {near} », l'orthographe des sources.",
+}
 MESSAGES = {
     "en": ("No retrieved passage mentions “{name}”.", "No retrieved passage mentions “{name}”: did you mean “{near}”?"),
     "fr": (
@@ -45,6 +55,32 @@ def refusal_hint(question: str, names: Sequence[str], texts: Sequence[str], lang
         if near:
             asked = asked.replace(name, near)
     return Hint(" ".join(sentences), asked if asked != question else "")
+
+
+def respelled(question: str, names: Sequence[str], texts: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
+    """The question with each name none of the texts holds written as the texts nearly spell it, and the pairs.
+
+    Each pair is (the question's name, the texts' spelling). Left alone: a name the texts hold, one with
+    figures, an acronym of four letters or fewer, one with no near spelling, one not in `question` as written.
+    """
+    indexes = [name_index(t) for t in texts]
+    read = []
+    for name in names:
+        if any(ch.isdigit() for ch in name) or (name.isupper() and len(name) <= 4) or name not in question:
+            continue
+        if any(name_found(name, *index) == 1.0 for index in indexes):
+            continue
+        near = near_spelling(name, texts)
+        if near:
+            question = question.replace(name, near)
+            read.append((name, near))
+    return question, read
+
+
+def read_as_note(read: Sequence[tuple[str, str]], language: str) -> str:
+    """What the answer says first when it read names with the sources' spelling ("" when it read none)."""
+    message = READ_AS.get(language, READ_AS["en"])
+    return " ".join(message.format(name=name, near=near) for name, near in read)
 
 
 def near_spelling(name: str, texts: Sequence[str]) -> str:
