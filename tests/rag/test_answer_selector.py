@@ -16,6 +16,7 @@ from rag.answerers.extractive.features import (
     acronyms_in,
     entailed,
     feature_rows,
+    figure_names_missing,
     name_found,
     name_index,
     read_alone,
@@ -209,6 +210,19 @@ def test_an_acronym_counts_only_written_in_capitals() -> None:
     assert name_found("Isaac Stern", *name_index("The hall, which is 28 metres high.")) == 0.0
     assert name_found("Isaac Stern", *name_index("The IS group met in Paris.")) == 1.0
     assert acronyms_in("NASA's JPL and ESA, not Airbus AI's X") == {"nasa", "jpl", "esa", "ai"}
+
+
+def test_a_name_with_a_figure_counts_only_with_its_figure() -> None:
+    """Windows 11 is not in a sentence about Windows 10; World War 1 is World War I; a year is not a name's figure."""
+    texts = ["Microsoft released Windows 10 on 29 July 2015.", "Le Boeing 747 a volé en 1969. World War I ended."]
+    candidates = [Candidate(1, t, "", "t", "en", True) for t in texts]
+    assert figure_names_missing(analyze("When was Windows 11 released?"), candidates) == ["Windows 11"]
+    assert figure_names_missing(analyze("When was Windows-10 released?"), candidates) == []
+    assert figure_names_missing(analyze("Quand le Boeing 737 a-t-il volé ?"), candidates) == ["Boeing 737"]
+    assert figure_names_missing(analyze("When did World War 1 end?"), candidates) == []
+    assert figure_names_missing(analyze("When did World War 2 end?"), candidates) == ["World War 2"]
+    assert figure_names_missing(analyze("What did Microsoft release in 2015?"), candidates) == []
+    assert figure_names_missing(analyze("What did Microsoft 2015 plans say?"), candidates) == []  # a year
 
 
 def test_a_name_in_a_text_of_the_other_language_is_found_as_a_cognate_or_a_translation() -> None:

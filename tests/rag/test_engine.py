@@ -92,6 +92,12 @@ def test_a_misspelled_name_is_read_as_the_sources_spell_it_and_the_answer_says_s
     assert engine.ask("How much did Meta pay for Scale AI?").to_json()["note"] is None
 
 
+def test_a_name_with_another_figure_is_not_answered_by_its_neighbour(engine: Engine) -> None:
+    assert "Llama 4" in engine.ask("When was Llama 4 released?").answer
+    result = engine.ask("When was Llama 5 released?")  # the sources speak of Llama 4 only
+    assert result.refused, result.answer
+
+
 def test_a_refusal_offers_the_sources_spelling_of_an_acronym_it_does_not_read_as_it(engine: Engine) -> None:
     result = engine.ask("Who leads MLS?")  # a short acronym: MLS is not MSL, though one swap apart
     assert result.refused and result.citations == [] and result.note == ""

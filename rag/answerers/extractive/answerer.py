@@ -23,6 +23,7 @@ from rag.answerers.extractive.features import (
     across_languages,
     entailed,
     feature_rows,
+    figure_names_missing,
     read_alone,
 )
 from rag.answerers.extractive.hints import read_as_note, refusal_hint, respelled
@@ -154,6 +155,8 @@ class ExtractiveAnswerer:
             why = "the asked year is in no retrieved sentence"
         elif answerable[ANSWERABLE_FEATURES.index("names_missing")]:
             why = "the question's names are in no retrieved sentence"
+        elif missing := figure_names_missing(question, candidates):
+            why = f"no retrieved sentence names {missing[0]} as written"
         return Choice(
             question, candidates, rows, probabilities, p, refuse_below, why, order, answerable, across[top], read_as
         )

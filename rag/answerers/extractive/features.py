@@ -117,6 +117,43 @@ def acronyms_in(text: str) -> set[str]:
     return {fold(w) for w in ACRONYM.findall(text)}
 
 
+YEAR = re.compile(r"1\d{3}|20\d{2}")
+ROMAN = "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split()
+ARABIC = {numeral: str(n) for n, numeral in enumerate(ROMAN, start=1)}  # "World War I" is "World War 1"
+
+
+def figure_names_missing(q: Question, candidates: Sequence[Candidate]) -> list[str]:
+    """The question's names with a figure ("Llama 5", "Windows 11") that no candidate holds whole.
+
+    A name's figure is not part of the name as `question.analyze` finds it ("Llama" in "When was Llama 5
+    released?"), and `name_found` skips one-letter words, so "Llama 5" was found in a sentence about Llama
+    4 and the answer gave another model's date. A figure in a name names one thing of a series: such a
+    name counts only as written, its words in a row (with the candidate's title and the sentence before
+    it, as `name_found` reads them).
+    """
+    figured = []
+    for name in q.names:
+        after = re.search(rf"\b{re.escape(name)}(?:[ -](\d[\w.]*))?", q.own or q.text)
+        if any(ch.isdigit() for ch in name):
+            figured.append(name)
+        elif after and after.group(1) and not YEAR.fullmatch(after.group(1)):  # "Meta 2025 capex": a year
+            figured.append(f"{name} {after.group(1).rstrip('.')}")
+    if not figured:
+        return []
+    windows = [_words(f"{c.title} {c.previous} {c.text}") for c in candidates]
+    return [n for n in figured if not any(_in_a_row(_words(n), w) for w in windows)]
+
+
+def _words(text: str) -> list[str]:
+    """Folded words, a Roman numeral as its figure."""
+    return [ARABIC.get(w, w) for w in re.findall(r"[a-z0-9]+", fold(text))]
+
+
+def _in_a_row(part: list[str], whole: list[str]) -> bool:
+    """`part` occurs in `whole` as consecutive items."""
+    return any(whole[i : i + len(part)] == part for i in range(len(whole) - len(part) + 1))
+
+
 def name_index(text: str) -> tuple[str, set[str], set[str]]:
     """The text as `name_found` reads it: squashed, its folded words, its acronyms."""
     return squash(text), set(re.findall(r"[a-z0-9]+", fold(text))), acronyms_in(text)
