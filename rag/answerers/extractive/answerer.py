@@ -119,10 +119,12 @@ class ExtractiveAnswerer:
         standalone = request.standalone
         texts = [r.chunk.text for r in request.sources]
         question = analyze(standalone.text, standalone.own, standalone.subject, texts)
-        titled = [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
-        text, read_as = respelled(standalone.text, question.names, titled)
+        text, read_as = respelled(standalone.text, question.names, titled_texts(request))
         if read_as:  # a name the sources spell nearly the same is read as theirs (hints.py)
-            standalone = replace(standalone, text=text, own=respelled(standalone.own, question.names, titled)[0])
+            own = standalone.own
+            for name, near in read_as:
+                own = own.replace(name, near)
+            standalone = replace(standalone, text=text, own=own)
             question = analyze(standalone.text, standalone.own, standalone.subject, texts)
         candidates = candidates_of(request)
         if not candidates:
@@ -185,8 +187,8 @@ class ExtractiveAnswerer:
         request.trace["selector"] = explain(choice, self.selector)
         request.note = read_as_note(choice.read_as, request.language)
         if choice.refused:
-            texts = [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
-            request.hint = refusal_hint(request.question, choice.question.names, texts, request.language)
+            names = choice.question.names
+            request.hint = refusal_hint(request.question, names, titled_texts(request), request.language)
             return refusal(request.language, request.hint.text)
         q, ranked = choice.question, [choice.candidates[i] for i in choice.order]
         best, p_best = ranked[0], choice.probabilities[choice.order[0]]
@@ -210,6 +212,11 @@ class ExtractiveAnswerer:
                 lines.append(f"{lead} {short_answer(q, second, request.language)} [{second.n}]")
                 lines.append(f"« {second.text.strip()} » [{second.n}]")
         return "\n".join(lines)
+
+
+def titled_texts(request: AnswerRequest) -> list[str]:
+    """Each retrieved chunk's title and text, where a question's names are looked for (hints.py)."""
+    return [f"{r.chunk.title}\n{r.chunk.text}" for r in request.sources]
 
 
 def read_best(
