@@ -123,20 +123,20 @@ ARABIC = {numeral: str(n) for n, numeral in enumerate(ROMAN, start=1)}  # "World
 
 
 def figure_names_missing(q: Question, candidates: Sequence[Candidate]) -> list[str]:
-    """The question's names with a figure ("Llama 5", "Windows 11") that no candidate holds whole.
+    """The question's names with a figure ("Windows 11", "Boeing 737") that no candidate holds whole.
 
-    A name's figure is not part of the name as `question.analyze` finds it ("Llama" in "When was Llama 5
-    released?"), and `name_found` skips one-letter words, so "Llama 5" was found in a sentence about Llama
-    4 and the answer gave another model's date. A figure in a name names one thing of a series: such a
-    name counts only as written, its words in a row (with the candidate's title and the sentence before
-    it, as `name_found` reads them).
+    A name's figure is not part of the name as `question.analyze` finds it ("Windows" in "When was Windows
+    11 released?"), and `name_found` skips one-letter words, so "Windows 8" would be found in a sentence
+    about Windows 7 and the answer would give another version's date. A figure in a name names one thing
+    of a series: such a name counts only as written, its words in a row (with the candidate's title and
+    the sentence before it, as `name_found` reads them).
     """
     figured = []
     for name in q.names:
         after = re.search(rf"\b{re.escape(name)}(?:[ -](\d[\w.]*))?", q.own or q.text)
         if any(ch.isdigit() for ch in name):
             figured.append(name)
-        elif after and after.group(1) and not YEAR.fullmatch(after.group(1)):  # "Meta 2025 capex": a year
+        elif after and after.group(1) and not YEAR.fullmatch(after.group(1)):  # "Apple 2024 revenue": a year
             figured.append(f"{name} {after.group(1).rstrip('.')}")
     if not figured:
         return []
