@@ -218,6 +218,7 @@ def test_a_name_with_a_figure_counts_only_with_its_figure() -> None:
     candidates = [Candidate(1, t, "", "t", "en", True) for t in texts]
     assert figure_names_missing(analyze("When was Windows 11 released?"), candidates) == ["Windows 11"]
     assert figure_names_missing(analyze("When was Windows-10 released?"), candidates) == []
+    assert figure_names_missing(analyze("When was Windows-11 released?"), candidates) == ["Windows-11"]
     assert figure_names_missing(analyze("Quand le Boeing 737 a-t-il volé ?"), candidates) == ["Boeing 737"]
     assert figure_names_missing(analyze("When did World War 1 end?"), candidates) == []
     assert figure_names_missing(analyze("When did World War 2 end?"), candidates) == ["World War 2"]

@@ -96,6 +96,8 @@ def test_a_name_with_another_figure_is_not_answered_by_its_neighbour(engine: Eng
     assert "Llama 4" in engine.ask("When was Llama 4 released?").answer
     result = engine.ask("When was Llama 5 released?")  # the sources speak of Llama 4 only
     assert result.refused, result.answer
+    assert result.answer.endswith("No retrieved passage mentions “Llama 5”: did you mean “Llama 4”?")
+    assert result.suggestion == "When was Llama 4 released?"
 
 
 def test_a_refusal_offers_the_sources_spelling_of_an_acronym_it_does_not_read_as_it(engine: Engine) -> None:

@@ -71,6 +71,17 @@ def test_no_question_is_suggested_without_a_near_spelling_of_a_name_the_user_wro
     assert refusal_hint("When did it open?", ["Bundesilga"], [STADIUM], "en").question == ""
 
 
+def test_a_name_with_a_figure_no_text_holds_as_written_is_named_first_with_its_neighbour() -> None:
+    text = ["Windows 10 shipped in 2015. Windows and Office sell well."]
+    hint = refusal_hint("When was Windows 12 released?", ["Windows"], text, "en", ["Windows 12"])
+    assert hint == Hint(
+        "No retrieved passage mentions “Windows 12”: did you mean “Windows 10”?", "When was Windows 10 released?"
+    )
+    # As the user wrote it: "Windows-12" is one word, which the texts do not nearly spell.
+    hint = refusal_hint("Quand Windows-12 sort-il ?", ["Windows"], text, "fr", ["Windows-12"])
+    assert hint == Hint("Aucun passage retrouvé ne mentionne « Windows-12 ».", "")
+
+
 def test_a_name_the_texts_hold_as_written_or_as_an_acronym_needs_no_hint() -> None:
     assert refusal_hint("", ["Signal Iduna Park", "Borussia Dortmund"], [STADIUM], "en") == Hint()
     assert refusal_hint("", ["World Health Organization"], ["The WHO said so."], "en") == Hint()

@@ -61,6 +61,7 @@ class Choice:
     answerable_row: list[float] = field(default_factory=list)  # ANSWERABLE_FEATURES of the question
     across: bool = False  # the best candidate is in another language than the question
     read_as: list[tuple[str, str]] = field(default_factory=list)  # (the question's name, the sources' spelling)
+    unwritten: list[str] = field(default_factory=list)  # its names with a figure no candidate holds as written
 
 
 def candidates_of(request: AnswerRequest) -> list[Candidate]:
@@ -150,6 +151,7 @@ class ExtractiveAnswerer:
         answerable = answerable_row(probabilities, rows, question.typed, asks_year, entails, alone)
         p, refuse_below = self.selector.answerable_probability(answerable, across[top])
         order = _prefer_language(ranked, candidates, probabilities, question)
+        unwritten = figure_names_missing(question, candidates)
         why = ""
         if p < refuse_below:
             why = f"answerability {p:.2f} < {refuse_below:.2f}"
@@ -157,10 +159,21 @@ class ExtractiveAnswerer:
             why = "the asked year is in no retrieved sentence"
         elif answerable[ANSWERABLE_FEATURES.index("names_missing")]:
             why = "the question's names are in no retrieved sentence"
-        elif missing := figure_names_missing(question, candidates):
-            why = f"no retrieved sentence names {missing[0]} as written"
+        elif unwritten:
+            why = f"no retrieved sentence names {unwritten[0]} as written"
         return Choice(
-            question, candidates, rows, probabilities, p, refuse_below, why, order, answerable, across[top], read_as
+            question,
+            candidates,
+            rows,
+            probabilities,
+            p,
+            refuse_below,
+            why,
+            order,
+            answerable,
+            across[top],
+            read_as,
+            unwritten,
         )
 
     def _cosines(
@@ -188,7 +201,8 @@ class ExtractiveAnswerer:
         request.note = read_as_note(choice.read_as, request.language)
         if choice.refused:
             names = choice.question.names
-            request.hint = refusal_hint(request.question, names, titled_texts(request), request.language)
+            texts = titled_texts(request)
+            request.hint = refusal_hint(request.question, names, texts, request.language, choice.unwritten)
             return refusal(request.language, request.hint.text)
         q, ranked = choice.question, [choice.candidates[i] for i in choice.order]
         best, p_best = ranked[0], choice.probabilities[choice.order[0]]

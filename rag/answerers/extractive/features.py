@@ -137,7 +137,7 @@ def figure_names_missing(q: Question, candidates: Sequence[Candidate]) -> list[s
         if any(ch.isdigit() for ch in name):
             figured.append(name)
         elif after and after.group(1) and not YEAR.fullmatch(after.group(1)):  # "Apple 2024 revenue": a year
-            figured.append(f"{name} {after.group(1).rstrip('.')}")
+            figured.append(after.group(0).rstrip("."))  # as the question writes it: "Windows-11"
     if not figured:
         return []
     windows = [_words(f"{c.title} {c.previous} {c.text}") for c in candidates]

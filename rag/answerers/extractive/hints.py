@@ -39,14 +39,18 @@ MESSAGES = {
 }
 
 
-def refusal_hint(question: str, names: Sequence[str], texts: Sequence[str], language: str) -> Hint:
+def refusal_hint(
+    question: str, names: Sequence[str], texts: Sequence[str], language: str, unwritten: Sequence[str] = ()
+) -> Hint:
     """Sentences naming the question's names that none of the texts holds, each with its near spelling if any.
 
     `names` are those of the question as searched; `question` is the user's own words, which the suggested
-    question rewrites (a name carried from an earlier turn is not in them, and is not rewritten).
+    question rewrites (a name carried from an earlier turn is not in them, and is not rewritten). `unwritten`
+    are its names with a figure that no text holds as written ("Windows 12" where the texts say "Windows 11",
+    features.figure_names_missing): they come first, as `names` holds them without their figure.
     """
     indexes = [name_index(t) for t in texts]
-    unfound = [n for n in names if not any(name_found(n, *index) == 1.0 for index in indexes)]
+    unfound = [*unwritten, *(n for n in names if not any(name_found(n, *index) == 1.0 for index in indexes))]
     plain, offer = MESSAGES.get(language, MESSAGES["en"])
     sentences, asked = [], question
     for name in unfound[:MAX_NAMES]:
