@@ -77,6 +77,9 @@ def test_a_name_with_a_figure_no_text_holds_as_written_is_named_first_with_its_n
     assert hint == Hint(
         "No retrieved passage mentions “Windows 12”: did you mean “Windows 10”?", "When was Windows 10 released?"
     )
+    # A name with figures of its own ("Windows-12") is one of the question's names too: named once.
+    hint = refusal_hint("Is Windows-12 out?", ["Windows-12"], text, "en", ["Windows-12"])
+    assert hint == Hint("No retrieved passage mentions “Windows-12”.", "")
     # As the user wrote it: "Windows-12" is one word, which the texts do not nearly spell.
     hint = refusal_hint("Quand Windows-12 sort-il ?", ["Windows"], text, "fr", ["Windows-12"])
     assert hint == Hint("Aucun passage retrouvé ne mentionne « Windows-12 ».", "")

@@ -50,7 +50,8 @@ def refusal_hint(
     features.figure_names_missing): they come first, as `names` holds them without their figure.
     """
     indexes = [name_index(t) for t in texts]
-    unfound = [*unwritten, *(n for n in names if not any(name_found(n, *index) == 1.0 for index in indexes))]
+    unfound = [n for n in names if not any(name_found(n, *index) == 1.0 for index in indexes)]
+    unfound = list(dict.fromkeys([*unwritten, *unfound]))  # a name with figures of its own is in both
     plain, offer = MESSAGES.get(language, MESSAGES["en"])
     sentences, asked = [], question
     for name in unfound[:MAX_NAMES]:
