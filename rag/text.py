@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 STOPWORDS = frozenset(
@@ -58,6 +59,12 @@ def file_slug(name: str, limit: int = 60) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[-limit:] or "model"
 
 
+# An answer folds and tokenizes the same words and sentences again and again (its features, spans and
+# names; bench 1k index, 50 questions: 2,100 folds each); remembered, they cost a dict lookup.
+REMEMBERED = 16384
+
+
+@lru_cache(maxsize=REMEMBERED)
 def fold(text: str) -> str:
     """Lowercase, strip accents, unify apostrophes and dashes."""
     if text.isascii():  # most words and many sentences: nothing to decompose
@@ -69,13 +76,18 @@ def fold(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Search tokens: folded, elisions split off, stopwords dropped, numbers whole (`14,3` -> `14.3`)."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=REMEMBERED)
+def _tokens(text: str) -> tuple[str, ...]:
     tokens = []
     for token in TOKEN.findall(ELISION.sub(" ", fold(text))):
         if token[0].isdigit():
             tokens.append(token.replace(",", "."))
         elif token not in STOPWORDS and len(token) > 1:
             tokens.append(token[:-1] if len(token) > 4 and token.endswith("s") else token)
-    return tokens
+    return tuple(tokens)
 
 
 # --- quantities ---------------------------------------------------------------------------------------
@@ -177,7 +189,7 @@ def quantities(text: str) -> list[Quantity]:
             and not match["cur"]
             and re.fullmatch(r"\d{1,2}", match["num"])
             and not match["ord"]
-            and fold(name.group(1)) not in STOPWORDS | _COMMON_STARTS | _MONTH_NAMES
+            and fold(name.group(1)) not in _NOT_NAMES
         ):
             continue  # part of a name: "Llama 4", "GPT-4", "Series 2"
         value = mantissa = _parse_number(match["num"])
@@ -271,8 +283,10 @@ _COMMON_STARTS = frozenset(
     "mais et ou donc si quand comme plus fin debut mi vers environ pres combien quel quelle quels quelles qui "
     "comment pourquoi how what who whom whose where which why did does do is are was were name est-ce another".split()
 )
+_NOT_NAMES = STOPWORDS | _COMMON_STARTS | _MONTH_NAMES  # a capitalized word before a figure that names nothing
 
 
+@lru_cache(maxsize=REMEMBERED)
 def squash(text: str) -> str:
     """Folded text without spaces or punctuation, for spacing-insensitive name matching ("ScaleAI")."""
     return re.sub(r"[^a-z0-9]", "", fold(text))
