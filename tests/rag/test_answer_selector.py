@@ -575,6 +575,21 @@ def test_a_sentence_in_another_language_is_scored_without_what_cannot_be_measure
     assert "names" in traced["features"]
 
 
+def test_a_list_item_is_read_with_the_line_that_introduces_it() -> None:
+    """A list item's own words are a label and a figure; the question's words are in the line above the list."""
+    intro = "The ferry line's yearly passenger numbers were:"
+    item = Candidate(1, "- 2020: 0.4 million", intro, "Tidewater", "en", False, item=True)
+    assert item.said == f"{intro} - 2020: 0.4 million"
+    prose = Candidate(1, "In 2022 it grew.", "It began.", "Tidewater", "en", False)
+    assert prose.said == "In 2022 it grew."  # a sentence says only itself
+    bare = Candidate(1, "- 2020: 0.4 million", intro, "Tidewater", "en", False)  # the same words, not an item
+    q = analyze("How many passengers did the ferry line have in 2020?")
+    candidates = [item, prose, bare]
+    rows = [dict(zip(FEATURES, r, strict=True)) for r in feature_rows(q, candidates, [0.5] * 3, _readings(candidates))]
+    assert rows[0]["overlap"] == 1.0 and rows[0]["idf_overlap"] == 1.0
+    assert rows[2]["overlap"] == 0.0 and rows[2]["idf_overlap"] == 0.0
+
+
 def test_the_short_answer_is_the_readers_span_written_as_the_asked_type() -> None:
     from rag.answerers.extractive.answerer import short_span
 

@@ -92,6 +92,12 @@ def test_a_misspelled_name_is_read_as_the_sources_spell_it_and_the_answer_says_s
     assert engine.ask("How much did Meta pay for Scale AI?").to_json()["note"] is None
 
 
+def test_a_list_item_answers_for_its_year(engine: Engine) -> None:
+    # The yearly losses are a list under one line that says what they are: "- 2023: $16.12 billion".
+    answer = engine.ask("How much did Reality Labs lose in 2023?").answer
+    assert answer.startswith("$16.12 billion ["), answer
+
+
 def test_a_name_with_another_figure_is_not_answered_by_its_neighbour(engine: Engine) -> None:
     assert "Llama 4" in engine.ask("When was Llama 4 released?").answer
     result = engine.ask("When was Llama 5 released?")  # the sources speak of Llama 4 only

@@ -87,7 +87,8 @@ def candidates_of(request: AnswerRequest) -> list[Candidate]:
                 continue  # text addressed to an assistant is data, never an answer (rag.injection)
             if not sentence.startswith("#"):
                 context = intro if is_item else previous
-                out.append(Candidate(n, sentence, context, source.chunk.title, source.chunk.language, first, at))
+                language = source.chunk.language
+                out.append(Candidate(n, sentence, context, source.chunk.title, language, first, at, item=is_item))
                 first = False
             previous = sentence
             intro = intro if is_item else sentence
@@ -189,7 +190,7 @@ class ExtractiveAnswerer:
         same = [i for i, c in enumerate(candidates) if read[c.n - 1] and not across_languages(question, c.language)]
         cosines = [math.nan] * len(candidates)
         if same:
-            vectors = self.encode([text, *(candidates[i].text for i in same)])
+            vectors = self.encode([text, *(candidates[i].said for i in same)])
             for i, cosine in zip(same, vectors[1:] @ vectors[0], strict=True):
                 cosines[i] = float(cosine)
         return cosines

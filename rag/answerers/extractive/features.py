@@ -69,6 +69,12 @@ class Candidate:
     read: Span | None = None  # the reader's best span inside the sentence (offsets in the sentence)
     null: float = 0.0  # the reader's "no answer" score for the sentence's chunk
     names: float = 1.0  # how much of the question's names it holds, with its title and the sentence before
+    item: bool = False  # a list item ("- 2023: $16.1 billion"): its words are read after the line before (`said`)
+
+    @property
+    def said(self) -> str:
+        """What the candidate says: its text, and a list item's introducing line before it."""
+        return f"{self.previous} {self.text}" if self.item and self.previous else self.text
 
 
 def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
@@ -164,9 +170,10 @@ def feature_rows(
 ) -> list[list[float]]:
     """One row of FEATURES per candidate; `readings[n - 1]` is the reader's reading of source n.
 
-    Fills each candidate's `spans`, `tokens`, `read`, `null` and `names` on the way.
+    Fills each candidate's `spans`, `tokens`, `read`, `null` and `names` on the way. The word features read
+    what a candidate says (`Candidate.said`): a list item's own words are often only a label and a figure.
     """
-    words = [tokenize(c.text) for c in candidates]
+    words = [tokenize(c.said) for c in candidates]
     for c, tokens in zip(candidates, words, strict=True):
         c.tokens = set(tokens)
         c.spans = spans(q, c.text) if q.typed else []
@@ -186,7 +193,7 @@ def feature_rows(
     q_bigrams = _bigrams(q.content)
     raw = []
     for c, cosine, tokens in zip(candidates, cosines, words, strict=True):
-        overlap = word_overlap(q.content, c.text)
+        overlap = word_overlap(q.content, c.said)
         matched = [t for t in q.content if t in c.tokens or _translated(t, c.tokens)]
         idf_overlap = sum(idf[t] for t in matched) / idf_total
         window = f"{c.title} {c.previous} {c.text}"
