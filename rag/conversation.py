@@ -109,8 +109,10 @@ class Conversation:
             years = re.findall(r"\b(?:19|20)\d\d\b", base)
             if pattern.search(folded) and years:
                 year = int(years[-1])
-                shifted = base.replace(str(year), str(year + delta))
-                return Standalone(f"{question} ({shifted})", question, shifted, shifted)
+                # The shifted question says all the user means: it is searched and answered as if asked.
+                # ("And the year before? (... in 2023?)" read as one question left the asked year out of
+                # the answer's constraints, and its "year before" words in.)
+                return Standalone.alone(base.replace(str(year), str(year + delta)))
         terms: list[str] = []
         for term in [*last.subject, *proper_names(base)]:
             if term not in terms and fold(term) not in fold(question):

@@ -17,7 +17,7 @@ def test_a_follow_up_carries_the_subject_as_data() -> None:
 def test_the_year_before_shifts_the_base_question() -> None:
     conversation = _after("What was the budget in 2021?", "$3 million [1]", [])
     standalone = conversation.carry_subject("And the year before?")
-    assert standalone.base == standalone.subject == "What was the budget in 2020?"
+    assert standalone == Standalone.alone("What was the budget in 2020?")  # asked as if the user had written it
     conversation.add(Turn("And the year before?", standalone.text, "$2 million [1]", [], standalone.base))
     assert conversation.carry_subject("And the year before?").base == "What was the budget in 2019?"
 
