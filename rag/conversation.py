@@ -134,6 +134,17 @@ class Conversation:
             return ""
         return match.group()
 
+    def unanchored_year(self, question: str) -> str:
+        """The words of a first question that shift a year no earlier turn gave ("And the year before?"), or ""."""
+        if self.turns or re.search(r"\b(?:19|20)\d\d\b", question):
+            return ""
+        folded = fold(question)
+        for pattern, _ in YEAR_SHIFT:
+            match = re.search(rf"(?:\bthe |\bl')?(?:{pattern.pattern})", folded)
+            if match:  # in the user's spelling when folding kept every character in place
+                return question[match.start() : match.end()] if len(folded) == len(question) else match.group()
+        return ""
+
     def history(self, budget_tokens: int) -> list[tuple[str, str]]:
         """(question, answer) pairs, newest kept, fitting in `budget_tokens`."""
         kept: list[tuple[str, str]] = []

@@ -147,8 +147,9 @@ class Engine:
         chosen = self._answerer(name)
         language = guess_language(question)
         pronoun = conversation.dangling(question)
-        if pronoun:
-            return _clarify(question, pronoun, language, name, started)
+        shift = "" if pronoun else conversation.unanchored_year(question)
+        if pronoun or shift:
+            return _clarify(question, pronoun or shift, language, name, started, CLARIFY_YEAR if shift else CLARIFY)
         standalone = self._standalone(question, conversation, chosen)
         t0 = time.perf_counter()
         sources = self.retriever.retrieve(standalone.text, k or self.settings.top_k)
@@ -229,14 +230,20 @@ class Engine:
 
 
 CLARIFY = {
-    "en": "Who or what do you mean by “{pronoun}”? Ask again with the name.",
-    "fr": "Qui ou quoi désignez-vous par « {pronoun} » ? Reposez la question avec le nom.",
+    "en": "Who or what do you mean by “{words}”? Ask again with the name.",
+    "fr": "Qui ou quoi désignez-vous par « {words} » ? Reposez la question avec le nom.",
+}
+CLARIFY_YEAR = {
+    "en": "Which year do you mean by “{words}”? Ask again with the year.",
+    "fr": "Quelle année désignez-vous par « {words} » ? Reposez la question avec l'année.",
 }
 
 
-def _clarify(question: str, pronoun: str, language: str, answerer: str, started: float) -> AnswerResult:
-    """The answer to a first question that leans on an earlier turn there is none of: ask who is meant."""
-    text = CLARIFY.get(language, CLARIFY["en"]).format(pronoun=pronoun)
+def _clarify(
+    question: str, words: str, language: str, answerer: str, started: float, messages: dict[str, str]
+) -> AnswerResult:
+    """The answer to a first question that leans on an earlier turn there is none of: ask what is meant."""
+    text = messages.get(language, messages["en"]).format(words=words)
     total = (time.perf_counter() - started) * 1000
     return AnswerResult(question, question, text, True, answerer, language, [], [], [], {"total": total})
 

@@ -55,3 +55,12 @@ def test_history_is_counted_as_llama_index_counts_without_importing_it() -> None
     code = "import sys, rag.conversation as c; c.count_tokens('x'); print('llama_index.core' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_first_question_that_shifts_a_year_no_turn_gave() -> None:
+    fresh = Conversation()
+    assert fresh.unanchored_year("And the year before?") == "the year before"
+    assert fresh.unanchored_year("Et l'année précédente ?") == "l'année précédente"
+    assert fresh.unanchored_year("What happened the year after 1990?") == ""  # the year is given
+    assert fresh.unanchored_year("What happened next?") == ""
+    assert _after("What was the budget in 2021?", "$3 million [1]", []).unanchored_year("And the year before?") == ""

@@ -69,6 +69,9 @@ def test_a_first_question_about_him_asks_who_is_meant(engine: Engine) -> None:
     assert result.answer == "Who or what do you mean by “he”? Ask again with the name."
     french = engine.ask("Quel âge a-t-il ?")
     assert french.answer.startswith("Qui ou quoi désignez-vous par « il » ?")
+    result = engine.ask("And the year before?")  # no year was asked before: which one is meant?
+    assert result.refused and result.retrieved == []
+    assert result.answer == "Which year do you mean by “the year before”? Ask again with the year."
 
 
 @pytest.mark.parametrize("question", ["What is the capital of Australia?", "Quelle est la capitale du Canada ?"])
