@@ -502,6 +502,25 @@ def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> Non
     assert "[1]" in answer and "[2]" in answer
 
 
+def test_a_runner_up_about_another_year_than_the_one_asked_is_not_quoted() -> None:
+    question = "What was Norway's GDP in 2023?"
+    answer, scored = _compose(
+        question,
+        {
+            "national": "Statistics Norway puts the country's gross domestic product in 2023 at $485 billion.",
+            "older": "The country's gross domestic product in 2022 was $579 billion, Statistics Norway said.",
+        },
+    )
+    assert scored["The country's gross "] >= load_selector().second_above  # scored enough to be quoted, but
+    assert "$485 billion" in answer and "2022" not in answer, answer
+    # Asked about no year, both are quoted.
+    answer, _ = _compose(
+        "What was Norway's GDP?",
+        {"national": "Norway's GDP in 2023 was $485 billion.", "older": "Norway's GDP in 2022 was $579 billion."},
+    )
+    assert "$485 billion" in answer and "$579 billion" in answer, answer
+
+
 def test_another_amount_about_something_else_is_no_disagreement() -> None:
     """A confident runner-up from another document gives another price, but not of what was asked."""
     from rag.answerers.extractive.answerer import LIKELY

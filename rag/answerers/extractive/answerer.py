@@ -28,7 +28,7 @@ from rag.answerers.extractive.features import (
 )
 from rag.answerers.extractive.hints import read_as_note, refusal_hint, respelled
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
-from rag.answerers.extractive.question import Question, analyze
+from rag.answerers.extractive.question import Question, analyze, years_in
 from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
 from rag.answerers.extractive.spans import distance, listed, range_end, render_span
 from rag.chunks import Chunk
@@ -337,12 +337,24 @@ def quotes_runner_up(
     not that a runner-up answers too) or lacking some of the question's names the best one holds, gives
     another value of the asked type: quoted there it reads as a second answer to the question. (Session 21,
     end to end: SQuAD 2.0 test, first 1,123 questions, stated 80.8% -> 80.4%, quoted sentences per answer
-    1.38 -> 1.35; off-topic "Another source gives" lines gone from the held-out set.)
+    1.38 -> 1.35; off-topic "Another source gives" lines gone from the held-out set.) Nor is a runner-up
+    about another year than the one asked and the best sentence holds (`_another_year`).
     """
-    if p_second < second_above or _near_copy(second, best):
+    if p_second < second_above or _near_copy(second, best) or _another_year(q, best, second):
         return False
     unsure = p_second < max(short_above, LIKELY) or second.names < best.names  # or about something else
     return not (p_best >= short_above and unsure and _competes(q, best, second))
+
+
+def _another_year(q: Question, best: Candidate, other: Candidate) -> bool:
+    """The best sentence holds the year the question asks about, the other only other years.
+
+    Read with the sentence before, as the year features are. On public QA (`../shared/qa`, the training
+    script's pose), of the questions asking a year whose best sentence holds it and runner-up only others
+    (train 20, dev 10, test 35), the best sentence answered 64 of 65 and the runner-up none of the rest.
+    """
+    theirs = years_in(f"{other.previous} {other.text}")
+    return bool(q.years & years_in(f"{best.previous} {best.text}")) and bool(theirs) and not q.years & theirs
 
 
 def _competes(q: Question, best: Candidate, other: Candidate) -> bool:
