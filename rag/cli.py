@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -173,9 +174,12 @@ def _ask_once(engine: Any, question: str, conversation: Any, args: argparse.Name
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question."""
     engine, conversation, settings = _engine_and_session(args)
-    _ask_once(engine, args.question, conversation, args)
-    if args.session:
-        conversation.save(settings.home, args.session)
+    before = list(conversation.turns)
+    try:
+        _ask_once(engine, args.question, conversation, args)
+    finally:  # kept even when printing fails: `rag ask ... | head -1` may close the pipe after one line
+        if args.session and conversation.turns != before:
+            conversation.save(settings.home, args.session)
     return 0
 
 
@@ -213,8 +217,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             _ask_once(engine, question, conversation, args)
         except RagError as exc:
             _err(str(exc))
-        if args.session:
-            conversation.save(settings.home, args.session)
+        finally:
+            if args.session:
+                conversation.save(settings.home, args.session)
         if interactive:
             print()
     return 0
@@ -529,6 +534,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; the index is consistent, run the same command again to finish")
         return 130
+    except BrokenPipeError:  # the reader of the output left (`| head -1`): nothing to tell, and no one to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit, when Python flushes
+        return 141  # as a process that SIGPIPE stopped
     except OSError as exc:  # the machine's refusal (disk full, permissions) for a path the checks above missed
         where = f"{exc.filename}: " if exc.filename else ""
         _err(f"{where}{exc.strerror or exc}")

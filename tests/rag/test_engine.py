@@ -172,6 +172,30 @@ def test_session_keeps_the_conversation(corpus_home: Path, tmp_path: Path) -> No
     assert "Alexandr Wang" in json.loads(out.stdout)["standalone_question"]
 
 
+def test_an_answer_is_kept_when_the_reader_of_its_output_stops_after_one_line(corpus_home: Path) -> None:
+    """`rag ask --session s ... | head -1`: printing the second line fails, the turn is saved all the same."""
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    rag = Path(sys.executable).with_name("rag")
+    env = cli_env({"RAG_HOME": str(corpus_home), "PYTHONUNBUFFERED": "1"})  # each line written as printed
+    asked = subprocess.Popen(
+        [str(rag), "ask", "--session", "piped", "Who founded ScaleAI?"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert asked.stdout is not None and asked.stderr is not None
+    assert asked.stdout.readline()  # the first line, then the reader goes away
+    asked.stdout.close()
+    assert asked.wait(timeout=300) in (0, 141)
+    assert b"Traceback" not in asked.stderr.read()
+    conversation = Conversation.load(corpus_home, "piped")
+    assert [t.question for t in conversation.turns] == ["Who founded ScaleAI?"]
+
+
 def test_chat_reads_one_question_per_line(corpus_home: Path) -> None:
     import subprocess
     import sys
