@@ -69,7 +69,7 @@ class Candidate:
     read: Span | None = None  # the reader's best span inside the sentence (offsets in the sentence)
     null: float = 0.0  # the reader's "no answer" score for the sentence's chunk
     names: float = 1.0  # how much of the question's names it holds, with its title and the sentence before
-    item: bool = False  # a list item ("- 2023: $16.1 billion"): its words are read after the line before (`said`)
+    item: bool = False  # a list item ("- 2020: 0.4 million"): its words are read after the line before (`said`)
 
     @property
     def said(self) -> str:
