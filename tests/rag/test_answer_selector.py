@@ -502,6 +502,24 @@ def test_a_source_giving_another_figure_in_the_same_words_is_quoted_too() -> Non
     assert "[1]" in answer and "[2]" in answer
 
 
+def test_a_list_item_is_quoted_under_the_line_that_introduces_its_list() -> None:
+    from rag.answerers.extractive.answerer import quotes
+
+    intro = "The yearly passenger numbers of the ferry line were as follows:"
+    item = Candidate(2, "- 2020: 0.4 million", intro, "Tidewater", "en", False, item=True)
+    assert quotes(item) == [f"« {intro} » [2]", "« - 2020: 0.4 million » [2]"]
+    # A line that does not end in a colon introduces no list ("Trioxygen (O" before "3) is known as ozone").
+    broken = Candidate(1, "3) is usually known as ozone.", "Trioxygen (O", "Oxygen", "en", False, item=True)
+    assert quotes(broken) == ["« 3) is usually known as ozone. » [1]"]
+    assert quotes(Candidate(1, "It sails daily.", "It began.", "Tidewater", "en", False)) == ["« It sails daily. » [1]"]
+    answer, _ = _compose(
+        "How many passengers did the ferry line carry in 2020?",
+        {"Tidewater": f"{intro}\n\n- 2019: 1.2 million\n- 2020: 0.4 million\n- 2021: 0.9 million\n"},
+    )
+    assert f"« {intro} » [1]\n« - 2020: 0.4 million » [1]" in answer, answer
+    assert answer.count(intro) == 1, answer  # a runner-up of the same list does not repeat its heading
+
+
 def test_a_runner_up_about_another_year_than_the_one_asked_is_not_quoted() -> None:
     question = "What was Norway's GDP in 2023?"
     answer, scored = _compose(
@@ -519,6 +537,18 @@ def test_a_runner_up_about_another_year_than_the_one_asked_is_not_quoted() -> No
         {"national": "Norway's GDP in 2023 was $485 billion.", "older": "Norway's GDP in 2022 was $579 billion."},
     )
     assert "$485 billion" in answer and "$579 billion" in answer, answer
+
+
+def test_a_years_figure_is_no_disagreement_with_a_total_over_years() -> None:
+    answer, _ = _compose(
+        "How much did Norway earn from oil between 2019 and 2023?",
+        {
+            "yearly": "Norway earned $90 billion from oil in 2023, the state oil fund said.",
+            "total": "Between 2019 and 2023, Norway earned $400 billion from oil, the state oil fund said.",
+        },
+    )
+    assert "$90 billion" in answer and "$400 billion" in answer, answer
+    assert "Another source gives" not in answer, answer  # the two figures are of different periods
 
 
 def test_another_amount_about_something_else_is_no_disagreement() -> None:

@@ -214,19 +214,28 @@ class ExtractiveAnswerer:
         short = short_answer(q, best, request.language) if sure else ""
         if short:
             lines.append(f"{short} [{best.n}]")
-        lines.append(f"« {best.text.strip()} » [{best.n}]")
+        lines.extend(quotes(best))
         p_second = choice.probabilities[choice.order[1]] if len(ranked) > 1 else 0.0
         sel = self.selector
         if len(ranked) > 1 and quotes_runner_up(q, best, ranked[1], p_best, p_second, sel.second_above, short_above):
             second = ranked[1]
             sure = p_second >= max(short_above, LIKELY)  # both sentences confidently answer the question
-            if lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request):
-                lines.append(f"« {second.text.strip()} » [{second.n}]")
-            else:
+            if not (lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request)):
                 lead = "Another source gives" if request.language == "en" else "Une autre source indique"
                 lines.append(f"{lead} {short_answer(q, second, request.language)} [{second.n}]")
-                lines.append(f"« {second.text.strip()} » [{second.n}]")
+            lines.extend(line for line in quotes(second) if line not in lines)  # one list's heading once
         return "\n".join(lines)
+
+
+def quotes(c: Candidate) -> list[str]:
+    """The candidate's quoted lines: a list item comes under the line that introduces its list.
+
+    "« - 2020: 0.4 million »" alone does not say what the figure counts; the line above the list ending in
+    a colon does ("The yearly passenger numbers were as follows:"). Each line is quoted as the source
+    writes it, so each is verified as a verbatim quote.
+    """
+    lines = [c.previous, c.text] if c.item and c.previous.rstrip().endswith(":") else [c.text]
+    return [f"« {line.strip()} » [{c.n}]" for line in lines]
 
 
 def titled_texts(request: AnswerRequest) -> list[str]:
@@ -380,8 +389,9 @@ def _disagrees(q: Question, best: Candidate, other: Candidate, request: AnswerRe
     """Another document gives a different value of the same kind for the same asked thing.
 
     The same thing: both sentences (with their titles and the sentences before) hold all the question's
-    names. "How much did Vale pay for Inco?": "Vale agreed to pay $3.2 billion for a stake in Simandou"
-    gives another price, of something else.
+    names, and the same of the years it asks about. "How much did Vale pay for Inco?": "Vale agreed to pay
+    $3.2 billion for a stake in Simandou" gives another price, of something else; a year's figure is no
+    disagreement with a total over years.
     """
     if not (other.spans and q.kind in ("amount", "percent", "count", "rank", "date")):
         return False
@@ -389,6 +399,8 @@ def _disagrees(q: Question, best: Candidate, other: Candidate, request: AnswerRe
         return False
     if request.sources[best.n - 1].chunk.doc_id == request.sources[other.n - 1].chunk.doc_id:
         return False
+    if q.years & years_in(f"{best.previous} {best.text}") != q.years & years_in(f"{other.previous} {other.text}"):
+        return False  # not the same period of those asked: "in 2024" against "between 2019 and 2024"
     mine, theirs = quantities(short_span(q, best)), quantities(short_span(q, other))
     return bool(mine and theirs and mine[0].kind == theirs[0].kind and not mine[0].same(theirs[0]))
 
