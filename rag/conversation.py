@@ -26,6 +26,7 @@ FOLLOW_UP = re.compile(
 INVERSION = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on)\b")
 DANGLING = re.compile(r"\b(?:he|she|him|his|her|il|elle|lui)\b")  # one person, named nowhere in the question
 DANGLING_WORDS = 6  # a longer question names what it is about, even without a capital letter
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 YEAR_SHIFT = [
     (re.compile(r"year before|previous year|annee precedente|annee d'avant|l'annee avant"), -1),
     (re.compile(r"year after|following year|next year|annee suivante|annee d'apres"), 1),
@@ -106,7 +107,7 @@ class Conversation:
         base = last.base or last.question
         folded = fold(question)
         for pattern, delta in YEAR_SHIFT:
-            years = re.findall(r"\b(?:19|20)\d\d\b", base)
+            years = YEAR.findall(base)
             if pattern.search(folded) and years:
                 year = int(years[-1])
                 # The shifted question says all the user means: it is searched and answered as if asked.
@@ -136,7 +137,7 @@ class Conversation:
 
     def unanchored_year(self, question: str) -> str:
         """The words of a first question that shift a year no earlier turn gave ("And the year before?"), or ""."""
-        if self.turns or re.search(r"\b(?:19|20)\d\d\b", question):
+        if self.turns or YEAR.search(question):
             return ""
         folded = fold(question)
         for pattern, _ in YEAR_SHIFT:

@@ -28,7 +28,7 @@ from rag.answerers.extractive.features import (
 )
 from rag.answerers.extractive.hints import read_as_note, refusal_hint, respelled
 from rag.answerers.extractive.model import ANSWERABLE_FEATURES, Selector, answerable_row, load_selector
-from rag.answerers.extractive.question import Question, analyze, years_in
+from rag.answerers.extractive.question import Question, analyze
 from rag.answerers.extractive.reader import UNREAD, Reader, Reading, load_reader
 from rag.answerers.extractive.spans import distance, listed, range_end, render_span
 from rag.chunks import Chunk
@@ -369,8 +369,7 @@ def _another_year(q: Question, best: Candidate, other: Candidate) -> bool:
     président en 1996" beside "Farooq Leghari est élu président" in 1993), so it goes only under a
     confident short answer, beside which its value reads as a second answer.
     """
-    theirs = years_in(f"{other.previous} {other.text}")
-    return bool(q.years & years_in(f"{best.previous} {best.text}")) and bool(theirs) and not q.years & theirs
+    return bool(q.years & best.years) and bool(other.years) and not q.years & other.years
 
 
 def _competes(q: Question, best: Candidate, other: Candidate) -> bool:
@@ -399,7 +398,7 @@ def _disagrees(q: Question, best: Candidate, other: Candidate, request: AnswerRe
         return False
     if request.sources[best.n - 1].chunk.doc_id == request.sources[other.n - 1].chunk.doc_id:
         return False
-    if q.years & years_in(f"{best.previous} {best.text}") != q.years & years_in(f"{other.previous} {other.text}"):
+    if q.years & best.years != q.years & other.years:
         return False  # not the same period of those asked: "in 2024" against "between 2019 and 2024"
     mine, theirs = quantities(short_span(q, best)), quantities(short_span(q, other))
     return bool(mine and theirs and mine[0].kind == theirs[0].kind and not mine[0].same(theirs[0]))

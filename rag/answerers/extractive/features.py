@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.answerers.extractive.question import Question, years_in
+from rag.answerers.extractive.question import YEAR, Question, years_in
 from rag.answerers.extractive.reader import UNREAD, Reading, Span
 from rag.answerers.extractive.spans import distance, spans
 from rag.entailment import load_entailment
@@ -76,6 +76,11 @@ class Candidate:
         """What the candidate says: its text, and a list item's introducing line before it."""
         return f"{self.previous} {self.text}" if self.item and self.previous else self.text
 
+    @property
+    def years(self) -> frozenset[float]:
+        """The years it mentions, read with the sentence before (as the year features read them)."""
+        return years_in(f"{self.previous} {self.text}")
+
 
 def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
     return set(zip(tokens, tokens[1:], strict=False))
@@ -123,7 +128,6 @@ def acronyms_in(text: str) -> set[str]:
     return {fold(w) for w in ACRONYM.findall(text)}
 
 
-YEAR = re.compile(r"1\d{3}|20\d{2}")
 ROMAN = "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split()
 ARABIC = {numeral: str(n) for n, numeral in enumerate(ROMAN, start=1)}  # "World War I" is "World War 1"
 
@@ -207,7 +211,7 @@ def feature_rows(
             if q.figures
             else 0.0
         )
-        years = years_in(f"{c.previous} {c.text}")
+        years = c.years
         near = min((distance(s, c.text, q) for s in c.spans), default=10_000)
         raw.append(
             [

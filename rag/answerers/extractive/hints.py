@@ -50,7 +50,7 @@ def refusal_hint(
     features.figure_names_missing): they come first, as `names` holds them without their figure.
     """
     indexes = [name_index(t) for t in texts]
-    unfound = [n for n in names if not any(name_found(n, *index) == 1.0 for index in indexes)]
+    unfound = [n for n in names if not _held(n, indexes)]
     unfound = list(dict.fromkeys([*unwritten, *unfound]))  # a name with figures of its own is in both
     plain, offer = MESSAGES.get(language, MESSAGES["en"])
     sentences, asked = [], question
@@ -73,13 +73,18 @@ def respelled(question: str, names: Sequence[str], texts: Sequence[str]) -> tupl
     for name in names:
         if any(ch.isdigit() for ch in name) or (name.isupper() and len(name) <= 4) or name not in question:
             continue
-        if any(name_found(name, *index) == 1.0 for index in indexes):
+        if _held(name, indexes):
             continue
         near = near_spelling(name, texts)
         if near:
             question = question.replace(name, near)
             read.append((name, near))
     return question, read
+
+
+def _held(name: str, indexes: Sequence[tuple[str, set[str], set[str]]]) -> bool:
+    """Some text holds the whole name (texts as `name_index` reads them)."""
+    return any(name_found(name, *index) == 1.0 for index in indexes)
 
 
 def read_as_note(read: Sequence[tuple[str, str]], language: str) -> str:
