@@ -17,6 +17,7 @@ from rag.answerers.extractive.features import (
     entailed,
     feature_rows,
     figure_names_missing,
+    initials_in,
     name_found,
     name_index,
     read_alone,
@@ -210,6 +211,16 @@ def test_an_acronym_counts_only_written_in_capitals() -> None:
     assert name_found("Isaac Stern", *name_index("The hall, which is 28 metres high.")) == 0.0
     assert name_found("Isaac Stern", *name_index("The IS group met in Paris.")) == 1.0
     assert acronyms_in("NASA's JPL and ESA, not Airbus AI's X") == {"nasa", "jpl", "esa", "ai"}
+
+
+def test_a_name_in_capitals_is_found_spelled_out() -> None:
+    """A question's "AAA" is in a text that writes "the American Automobile Association", and only there."""
+    text = "According to the American Automobile Association, stations in the Bank of Canada region ran dry."
+    assert name_found("AAA", *name_index(text)) == 1.0
+    assert name_found("BC", *name_index(text)) == 1.0  # "of" links a spelled-out name
+    assert name_found("ACR", *name_index(text)) == 0.0  # "According ... ran": not a run of capitalized words
+    assert name_found("AAA", *name_index("An American automobile association.")) == 0.0  # in lower case: words
+    assert initials_in("The US Senate and the United Nations") == frozenset({"un"})  # "US" is an acronym itself
 
 
 def test_a_name_with_a_figure_counts_only_with_its_figure() -> None:

@@ -86,15 +86,25 @@ def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
     return set(zip(tokens, tokens[1:], strict=False))
 
 
-def name_found(name: str, squashed: str, words: set[str], acronyms: set[str], across: bool = False) -> float:
-    """1 when the name, or its acronym written in capitals, is in the text; else the share of its words that are.
+def name_found(
+    name: str,
+    squashed: str,
+    words: set[str],
+    acronyms: set[str],
+    initials: frozenset[str] = frozenset(),
+    across: bool = False,
+) -> float:
+    """1 when the name, its acronym or what its acronym stands for is in the text; else the share of its words.
 
-    `squashed`, `words`, `acronyms`: the text as `name_index` reads it. In lower case an acronym is a word
-    like any other: "Isaac Stern" is not in "the hall, which is 28 metres high". `across`: the text is in
-    another language than the question, where a name's word may be written as a cognate or translated
-    (`found_across`).
+    `squashed`, `words`, `acronyms`, `initials`: the text as `name_index` reads it. In lower case an acronym
+    is a word like any other: "Isaac Stern" is not in "the hall, which is 28 metres high". A name written
+    in capitals ("AAA") is found where the text spells it out ("the American Automobile Association").
+    `across`: the text is in another language than the question, where a name's word may be written as a
+    cognate or translated (`found_across`).
     """
     if squash(name) in squashed:
+        return 1.0
+    if len(name) >= 2 and name.isalpha() and name.isupper() and fold(name) in initials:
         return 1.0
     parts = [fold(w) for w in name.split() if len(w) > 1]
     if len(parts) >= 2 and "".join(p[0] for p in parts) in acronyms:
@@ -126,6 +136,27 @@ def cognate(a: str, b: str) -> bool:
 def acronyms_in(text: str) -> set[str]:
     """The words of the text written in capitals ("NASA", "WHO"), folded: what a name's acronym may be."""
     return {fold(w) for w in ACRONYM.findall(text)}
+
+
+LINKS = frozenset("of the for de des du la le les".split())  # may stand inside a spelled-out name
+
+
+def initials_in(text: str) -> frozenset[str]:
+    """The initials of each run of capitalized words and of each stretch of it, folded: what an acronym stands for.
+
+    "the American Automobile Association said" gives "aaa" (and "aa"); "Department of Defense" gives "dd":
+    a lower-case linking word may stand inside a run and gives no letter. A word in capitals ends a run: it
+    is an acronym itself.
+    """
+    found: set[str] = set()
+    run: list[str] = []
+    for word in [*re.findall(r"[^\W\d_][\w'’-]*|[^\w\s]", text), "."]:
+        if word[0].isupper() and not (len(word) > 1 and word.isupper()):
+            run.append(fold(word[0]))
+        elif not (run and word in LINKS):
+            found.update("".join(run[i:j]) for i in range(len(run)) for j in range(i + 2, len(run) + 1))
+            run = []
+    return frozenset(found)
 
 
 ROMAN = "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split()
@@ -164,9 +195,9 @@ def _in_a_row(part: list[str], whole: list[str]) -> bool:
     return any(whole[i : i + len(part)] == part for i in range(len(whole) - len(part) + 1))
 
 
-def name_index(text: str) -> tuple[str, set[str], set[str]]:
-    """The text as `name_found` reads it: squashed, its folded words, its acronyms."""
-    return squash(text), set(re.findall(r"[a-z0-9]+", fold(text))), acronyms_in(text)
+def name_index(text: str) -> tuple[str, set[str], set[str], frozenset[str]]:
+    """The text as `name_found` reads it: squashed, its folded words, its acronyms, its initials."""
+    return squash(text), set(re.findall(r"[a-z0-9]+", fold(text))), acronyms_in(text), initials_in(text)
 
 
 def feature_rows(

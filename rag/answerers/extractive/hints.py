@@ -82,7 +82,7 @@ def respelled(question: str, names: Sequence[str], texts: Sequence[str]) -> tupl
     return question, read
 
 
-def _held(name: str, indexes: Sequence[tuple[str, set[str], set[str]]]) -> bool:
+def _held(name: str, indexes: Sequence[tuple[str, set[str], set[str], frozenset[str]]]) -> bool:
     """Some text holds the whole name (texts as `name_index` reads them)."""
     return any(name_found(name, *index) == 1.0 for index in indexes)
 
