@@ -108,18 +108,20 @@ class Engine:
         """Load now what the first answer would wait for: about 2 s on 2 cores.
 
         That is the embedder, the models of `answerer` (default: the settings' one) and the checker's,
-        the multilingual encoder that ranks French questions, and the tokenizer that counts the history.
+        the multilingual encoders that rank French questions, and the tokenizer that counts the history.
         It is for callers with idle time: the chat while its user types, the web page while it opens. A
         problem, such as a model missing from this install, is left for the first question to report in
         its own words.
         """
         from rag.conversation import count_tokens
+        from rag.embedders.e5_encoder import load_e5_encoder
         from rag.embedders.multilingual import load_multilingual
 
         try:
             self.embedder.embed_query("warm up")
             self._answerer(answerer or self.settings.answerer)
             load_multilingual()
+            load_e5_encoder()
             count_tokens("warm up")  # a follow-up's history is counted in tokens
         except Exception:
             return

@@ -63,7 +63,8 @@ def render_trace(result: AnswerResult) -> str:
         dense = "-" if r.dense is None else f"{r.dense:.3f} (#{r.dense_rank})"
         bm25 = "-" if r.bm25 is None else f"{r.bm25:.2f} (#{r.bm25_rank})"
         model = " multilingual" if r.dense_model == "multilingual" else ""
-        lines.append(f"  [{n}] {r.chunk.id}  fused {r.score:.4f}  dense{model} {dense}  bm25 {bm25}")
+        e5 = "" if r.e5_rank is None else f"  e5 #{r.e5_rank}"
+        lines.append(f"  [{n}] {r.chunk.id}  fused {r.score:.4f}  dense{model} {dense}{e5}  bm25 {bm25}")
         lines.append(f"      {r.chunk.text[:100]!r}")
     lines.extend(_selector_trace(result.trace.get("selector")))
     timings = "  ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())
