@@ -11,6 +11,7 @@ for questions, "passage: " for chunks.
 from __future__ import annotations
 
 import hashlib
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ class E5Encoder:
         self._tokenizer = e5.tokenizer(self._model)
         self._tokenizer.enable_truncation(MAX_PIECES)
         if not graph.is_file():
+            print(f"making the e5 graph for French questions, once (about 30 s): {graph}", file=sys.stderr)
             _make(self._model, graph)
             prune_older(graph)
         self._session = session(graph)
