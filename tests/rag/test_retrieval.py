@@ -50,7 +50,7 @@ def test_french_questions_find_their_passage_more_often_with_the_multilingual_en
     bundled = _hit_rate(engine, items)
     # Measured: USE 0.898 against 0.858 (295 questions); `rag eval --squad` on PIAF's test split: 0.862 / 0.789.
     assert use >= 0.88 and use > bundled + 0.02, (use, bundled)
-    assert both >= use + 0.015, (both, use)  # measured (session 41): 0.925 against 0.898
+    assert both >= use + 0.015, (both, use)  # measured (session 41): 0.932 against 0.898
 
 
 def test_e5_graph_gives_the_wheels_vectors() -> None:
