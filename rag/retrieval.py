@@ -106,9 +106,10 @@ class HybridRetriever:
             bm25 = _bm25_index(chunks)
             vectors = e5 = None
             if multilingual and chunks:
-                vectors = _encoded_vectors(chunks, self.snapshot, progress, VECTORS, _use_encode)
-            if multilingual and _not_all_english(chunks):
-                e5 = _encoded_vectors(chunks, self.snapshot, progress, E5_VECTORS, _e5_encode)
+                before = _earlier_chunks(self.snapshot)  # read once: both encoders reuse their vectors
+                vectors = _encoded_vectors(chunks, before, self.snapshot, VECTORS, _use_encode, progress)
+                if _not_all_english(chunks):
+                    e5 = _encoded_vectors(chunks, before, self.snapshot, E5_VECTORS, _e5_encode, progress)
             # Saved only when no write moved the version while the chunks were read.
             if self.snapshot and bm25 is not None and self.store.version() == version:
                 _save_snapshot(self.snapshot, version, chunks, bm25, vectors, e5)
@@ -287,21 +288,33 @@ def _e5_encode(texts: list[str]) -> Any:
     return load_e5_encoder().encode(texts)
 
 
+def _earlier_chunks(snapshot: Path | None) -> list[Chunk]:
+    """The chunks of the snapshot there is, of whatever store version ([] when there is none or it is damaged)."""
+    try:
+        return _snapshot_chunks(snapshot) if snapshot is not None else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 def _encoded_vectors(
-    chunks: list[Chunk], snapshot: Path | None, progress: bool, file: str, encode: Callable[[list[str]], Any]
+    chunks: list[Chunk],
+    before: list[Chunk],
+    snapshot: Path | None,
+    file: str,
+    encode: Callable[[list[str]], Any],
+    progress: bool,
 ) -> Any:
     """A multilingual encoder's unit vector of each chunk (`encode`; kept in the snapshot as `file`).
 
-    Those of an earlier snapshot are reused: 10 ms (USE) or 20 ms (e5) a chunk otherwise, and a one-file
-    ingest into a large index should not re-encode all of it.
+    Those the earlier snapshot holds for its chunks `before` are reused: 10 ms (USE) or 25 ms (e5) a chunk
+    otherwise, and a one-file ingest into a large index should not re-encode all of it.
     """
     import numpy as np
     from tqdm import tqdm
 
     known: dict[str, Any] = {}
     try:
-        if snapshot is not None:
-            before = _snapshot_chunks(snapshot)
+        if snapshot is not None and before:
             vectors = np.load(snapshot / file)
             if len(vectors) == len(before):
                 known = {_encoded(c): v for c, v in zip(before, vectors, strict=True)}
