@@ -114,14 +114,15 @@ class Engine:
         its own words.
         """
         from rag.conversation import count_tokens
-        from rag.embedders.e5_encoder import load_e5_encoder
+        from rag.embedders.e5_encoder import graph_made, load_e5_encoder
         from rag.embedders.multilingual import load_multilingual
 
         try:
             self.embedder.embed_query("warm up")
             self._answerer(answerer or self.settings.answerer)
             load_multilingual()
-            load_e5_encoder()
+            if graph_made():  # not made here: an index all in English never needs it (rag.retrieval)
+                load_e5_encoder()
             count_tokens("warm up")  # a follow-up's history is counted in tokens
         except Exception:
             return

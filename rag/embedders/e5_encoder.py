@@ -104,3 +104,10 @@ def load_e5_encoder() -> E5Encoder:
     from rag.embedders.factory import onnx_dir
 
     return E5Encoder(graph_file(onnx_dir()))
+
+
+def graph_made() -> bool:
+    """Whether the graph is in the cache already: an ingest of text not in English makes it."""
+    from rag.embedders.factory import onnx_dir
+
+    return graph_file(onnx_dir()).is_file()
