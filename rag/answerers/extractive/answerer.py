@@ -220,7 +220,7 @@ class ExtractiveAnswerer:
         if len(ranked) > 1 and quotes_runner_up(q, best, ranked[1], p_best, p_second, sel.second_above, short_above):
             second = ranked[1]
             sure = p_second >= max(short_above, LIKELY)  # both sentences confidently answer the question
-            if not (lines[0].startswith("«") or not sure or not _disagrees(q, best, second, request)):
+            if not lines[0].startswith("«") and sure and _disagrees(q, best, second, request):
                 lead = "Another source gives" if request.language == "en" else "Une autre source indique"
                 lines.append(f"{lead} {short_answer(q, second, request.language)} [{second.n}]")
             lines.extend(line for line in quotes(second) if line not in lines)  # one list's heading once
