@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from rag.embedders import e5
-from rag.embedders.onnx import GRAPH_VERSION, _export, prune_older, session
+from rag.embedders.onnx import GRAPH_VERSION, export_graph, prune_older, session
 
 MAX_PIECES = 512  # the model's positions; a chunk is about 250 pieces
 
@@ -88,14 +88,14 @@ def _make(model: e5.E5File, graph: Path) -> None:
             types = torch.zeros_like(attention_mask)
             return self.bert(inputs_embeds=word_vectors, attention_mask=attention_mask, token_type_ids=types)
 
-    def sample(_texts: list[str], return_tensors: str) -> dict[str, Any]:  # _export's tokenizer call
+    def sample(_texts: list[str], return_tensors: str) -> dict[str, Any]:  # export_graph's tokenizer call
         pieces = 8
         return {
             "word_vectors": torch.zeros(1, pieces, model.config["H"]),
             "attention_mask": torch.ones(1, pieces, dtype=torch.long),
         }
 
-    _export(OverVectors(), sample, ["word_vectors", "attention_mask"], graph, quantize=True)
+    export_graph(OverVectors(), sample, ["word_vectors", "attention_mask"], graph, quantize=True)
 
 
 @cache

@@ -33,7 +33,7 @@ def mean_pooling(model: Any) -> bool:
     return modules == ["Transformer", "Pooling", "Normalize"] and model[1].pooling_mode in ("mean", ("mean",))
 
 
-GRAPH_VERSION = 2  # bump when _export makes a different graph of the same model (2: no NaN guards)
+GRAPH_VERSION = 2  # bump when export_graph makes a different graph of the same model (2: no NaN guards)
 
 
 def graph_path(models_dir: Path, name: str, kind: str) -> Path:
@@ -121,7 +121,7 @@ class Graph:
         """The graph of `model` (a SentenceTransformer) at `path`, exported first if it is not there yet."""
         if not path.is_file():
             inputs = list(model.tokenizer.model_input_names)
-            _export(model[0].auto_model, model.tokenizer, inputs, path, quantize=path.stem.endswith("int8"))
+            export_graph(model[0].auto_model, model.tokenizer, inputs, path, quantize=path.stem.endswith("int8"))
             prune_older(path)
         if not tokenizer_path(path).is_file():
             _save_tokenizer(model, tokenizer_path(path))
@@ -166,7 +166,7 @@ def _save_tokenizer(model: Any, path: Path) -> None:
     os.replace(tmp.name, path)
 
 
-def _export(model: Any, tokenizer: Any, inputs: list[str], path: Path, quantize: bool) -> None:
+def export_graph(model: Any, tokenizer: Any, inputs: list[str], path: Path, quantize: bool) -> None:
     """Write the graph of `model` to `path`, int8 if `quantize` (atomically: a kill leaves no half file)."""
     import torch
 
