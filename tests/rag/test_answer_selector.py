@@ -588,9 +588,9 @@ def test_another_amount_about_something_else_is_no_disagreement() -> None:
 
 
 def test_a_less_sure_sentence_giving_another_amount_is_not_quoted_under_a_confident_answer() -> None:
+    """The runner-up scores enough to be quoted, but it gives another amount about something else."""
     from rag.answerers.extractive.answerer import LIKELY
 
-    """The runner-up scores enough to be quoted, but it gives another amount about something else."""
     answer, scored = _compose(
         "How much did Norsk Hydro pay for the Alunorte refinery?",
         {
@@ -673,3 +673,21 @@ def test_the_short_answer_is_the_readers_span_written_as_the_asked_type() -> Non
     assert short_span(when, c) == "March 1932"
     c.read = Span(0, len(text) - 1, 5.0)  # a whole clause is no short answer
     assert not why.typed and short_span(why, c) == ""
+
+
+def test_a_sentence_in_the_questions_language_comes_first_only_when_it_likely_answers() -> None:
+    from rag.answerers.extractive.answerer import LIKELY, SAME_LANGUAGE_SHARE, _prefer_language
+
+    q = analyze("When did the observatory open?")
+    french = Candidate(1, "L'observatoire a ouvert en 1667.", "", "Paris", "fr", True)
+    english = Candidate(2, "The choir sang at the opening of the museum.", "", "Museum", "en", True)
+    candidates = [french, english]
+    # All scores low: the English sentence is close to the best one but no likelier to answer; it stays second.
+    low = [0.40, SAME_LANGUAGE_SHARE * 0.40 + 0.01]
+    assert low[1] < LIKELY
+    assert _prefer_language([0, 1], candidates, low, q) == [0, 1]
+    # Both likely to answer: the one in the question's language is quoted first.
+    high = [0.80, max(LIKELY, SAME_LANGUAGE_SHARE * 0.80) + 0.01]
+    assert _prefer_language([0, 1], candidates, high, q) == [1, 0]
+    # A likely one too far below the best stays second.
+    assert _prefer_language([0, 1], candidates, [0.95, 0.60], q) == [0, 1]

@@ -284,7 +284,10 @@ def _prefer_language(
 
     The training data never pairs a question with text in another language, so the scorer cannot learn
     this preference; when two sources say the same thing, the reader of an English question gets the
-    English quote.
+    English quote. Only a sentence likely to answer on its own (LIKELY) comes first: without that floor a
+    French question over English articles led with off-topic French sentences whenever all scored low (dev
+    questions across languages, 1,319: 14 answers led by one, the gold answer in the first line of 169
+    French answers of 426 against 177 with the floor).
     """
     best = order[0]
     if candidates[best].language in (q.language, ""):
@@ -292,7 +295,7 @@ def _prefer_language(
     for i in order[1:]:
         if probabilities[i] < SAME_LANGUAGE_SHARE * probabilities[best]:
             break
-        if candidates[i].language == q.language:
+        if candidates[i].language == q.language and probabilities[i] >= LIKELY:
             return [i, *(j for j in order if j != i)]
     return order
 
