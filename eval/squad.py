@@ -42,6 +42,7 @@ QUOTE_OPEN = "«"
 FAILING_SHOWN = 1000  # failing items listed in squad.md; squad.json has them all
 RATIOS = (
     ("states_gold_short", "states gold (short answer)"),
+    ("states_gold_lead", "states gold (first line)"),
     ("states_gold_any", "states gold (anywhere)"),
     ("f1", "F1 (short answer)"),
     ("answerable_refused", "answerable refused"),
@@ -228,6 +229,11 @@ def short_answer(answer: str) -> str:
     return " ".join(MARKER.sub(" ", head.split("\n", 1)[0]).split())
 
 
+def lead_line(answer: str) -> str:
+    """The answer's first line, what a reader takes as the answer: its short answer, or its first quote."""
+    return answer.lstrip().split("\n", 1)[0]
+
+
 def answer_sentences(answer: str) -> int:
     """Sentences of an answer after its short answer line (a span of a quote, not a sentence of its own)."""
     first, _, rest = answer.partition("\n")
@@ -259,6 +265,7 @@ def score_row(item: SquadItem, result: Any, latency_ms: float) -> dict[str, Any]
         "short_answer": short,
         "refused": result.refused,
         "states_gold_short": answered and states(short, gold, lang) if item.answerable else None,
+        "states_gold_lead": answered and states(lead_line(result.answer), gold, lang) if item.answerable else None,
         "states_gold_any": answered and states(result.answer, gold, lang) if item.answerable else None,
         "f1": as_json(best_f1(short, gold, lang) if answered else 0.0) if item.answerable else None,
         "retrieved_has_gold": any(states(t, gold, lang) for t in retrieved) if item.answerable else None,
@@ -275,6 +282,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     latencies = [r["latency_ms"] for r in rows]
     metrics = {
         "states_gold_short": mean([float(r["states_gold_short"]) for r in answerable]),
+        "states_gold_lead": mean([float(r["states_gold_lead"]) for r in answerable]),
         "states_gold_any": mean([float(r["states_gold_any"]) for r in answerable]),
         "f1": mean([r["f1"] for r in answerable]),
         "answerable_refused": mean([float(r["refused"]) for r in answerable]),

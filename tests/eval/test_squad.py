@@ -15,6 +15,7 @@ from eval.squad import (
     best_f1,
     f1_score,
     first_questions,
+    lead_line,
     load_squad,
     normalize_answer,
     run_squad,
@@ -174,8 +175,12 @@ def test_item_scores_agree_with_the_answer_text(tiny_run: tuple[dict[str, Any], 
         else:
             assert item["short_answer"] == short_answer(answer) and item["answer_words"] == answer_words(answer)
         assert 0.0 <= item["f1"] <= 1.0
+        lead = states(lead_line(answer), item["gold"], item["language"])
+        assert item["states_gold_lead"] == (not item["refused"] and lead)
         if item["states_gold_short"]:
-            assert item["states_gold_any"] and item["short_answer"]
+            assert item["states_gold_lead"] and item["short_answer"]
+        if item["states_gold_lead"]:
+            assert item["states_gold_any"]
         if item["f1"] == 1.0:
             assert item["states_gold_short"]
         assert item["latency_ms"] > 0
@@ -185,13 +190,13 @@ def test_metrics_are_the_items_summed_up(tiny_run: tuple[dict[str, Any], Path]) 
     report = tiny_run[0]
     items, metrics = report["items"], report["metrics"]
     answerable = [i for i in items if i["answerable"]]
-    for name in ("states_gold_short", "states_gold_any", "retrieved_has_gold", "refused"):
+    for name in ("states_gold_short", "states_gold_lead", "states_gold_any", "retrieved_has_gold", "refused"):
         expected = mean([float(i[name]) for i in answerable])
         key = {"retrieved_has_gold": "retrieval_ceiling", "refused": "answerable_refused"}.get(name, name)
         assert metrics[key] == pytest.approx(expected, abs=1e-4)
     assert metrics["f1"] == pytest.approx(mean([i["f1"] for i in answerable]), abs=1e-4)
     assert metrics["unanswerable_refused"] == float(items[3]["refused"])
-    assert metrics["states_gold_short"] <= metrics["states_gold_any"]
+    assert metrics["states_gold_short"] <= metrics["states_gold_lead"] <= metrics["states_gold_any"]
     latencies = [i["latency_ms"] for i in items]
     assert metrics["latency_p50_ms"] == percentile(latencies, 0.5) <= metrics["latency_p95_ms"]
     by_language = report["by_language"]
