@@ -350,6 +350,7 @@ def test_shipped_weights_name_the_features_the_code_computes() -> None:
 
 FLOORS = (("en", 0.81), ("fr", 0.57))  # top-1 sentence holds the answer: measured 128/150, 91/150, minus 0.03+
 OUT_OF_SCOPE_FLOOR = 0.79  # out-of-scope questions refused: measured 64/75 (session 36), minus 0.06
+SHORT_FLOOR = 0.72  # English short answers shown that overlap a gold answer by half: measured 0.77, minus 0.05
 
 
 @needs_qa
@@ -399,7 +400,8 @@ def test_folds_keep_each_article_whole_and_deal_each_language_across_all() -> No
 @needs_qa
 def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
     """Sentence choice on articles the weights never saw (the test split), with the shipped weights."""
-    from eval.train_answerer import Embeddings, _answerable_rows, build_examples, load
+    from eval.train_answerer import Embeddings, _answerable_rows, _span_right, build_examples, load
+    from rag.answerers.extractive.answerer import short_span
 
     selector = load_selector()
     items = [i for i in load(SHARED / "qa") if i.split == "test"]
@@ -414,6 +416,17 @@ def test_selector_floor_on_test_articles(tmp_path: Path) -> None:
             p = [selector.sentence.probability(r) for r in e.rows]
             right += e.labels[max(range(len(p)), key=lambda i: p[i])]
         assert right / len(chosen) >= floor, (language, right, len(chosen))
+    # A short answer leads where its sentence scores above the shipped threshold: as often right on these
+    # articles as on those it was chosen on: 77 of 100 (chosen on dev's three English articles alone, at 0.17,
+    # the threshold showed 122 here, 87 of them right).
+    english = [e for e in examples if e.item.language == "en" and not e.out_of_scope]
+    shown = []
+    for e in english:
+        p = [selector.sentence.probability(r) for r in e.rows]
+        best = max(range(len(p)), key=lambda i: p[i])
+        if p[best] >= selector.short_from("en") and short_span(e.question, e.candidates[best]):
+            shown.append(_span_right(e, p))
+    assert sum(shown) / len(shown) >= SHORT_FLOOR, (sum(shown), len(shown))
     # Every fourth question asked again of other articles' paragraphs only: it must be refused. Its best
     # sentence is read alone and checked by the entailment model, as the answerer does.
     elsewhere = [e for e in examples if e.out_of_scope]
