@@ -8,10 +8,8 @@ language than English). Measured on public QA paragraphs (the answer
 selector's train split, 2,267 questions, English and French paragraphs in one pool), a French question's
 answer is in the top 5 for 93% of questions with USE and BM25 (86% with MiniLM and BM25), in the top 1
 for 68% (60%). Adding e5 (PIAF articles of one split in one index, answer in the top 5): train 90.2% ->
-92.4% (768 questions), dev 88.5% -> 89.8% (295). An English question's chunks in another language are
-ranked among themselves by e5 and by BM25, instead of by BM25 alone (the English model's ranks mean nothing
-there): PIAF's dev questions asked in English, answer in the top 5 76.3% -> 86.8% (295). When the store's
-model is itself multilingual, it ranks everything.
+92.4% (768 questions), dev 88.5% -> 89.8% (295). When the store's model is itself multilingual, it ranks
+everything.
 
 The BM25 side is rebuilt from the store whenever the store's version changes, so it is never stale,
 whoever wrote to the store (this process, another `rag ingest`, a UI upload). A rebuild is saved as a
@@ -53,8 +51,7 @@ class Retrieved:
     bm25: float | None = None
     bm25_rank: int | None = None
     dense_model: str = "bundled"  # "multilingual": dense and dense_rank are the multilingual encoder's (USE)
-    e5_rank: int | None = None  # rank by e5-small: for a question not in English, among all chunks; for an
-    # English one, among the chunks in another language (session 42)
+    e5_rank: int | None = None  # a question not in English: the chunk's rank by e5-small
 
     def to_json(self) -> dict[str, Any]:
         """Scores and location, for `--trace` and JSON output."""
@@ -85,7 +82,6 @@ class HybridRetriever:
         self._vectors: Any = None  # USE's vector of each chunk, in _order (None: not used)
         self._e5: Any = None  # e5-small's, likewise
         self._at: dict[tuple[str, int], Chunk] = {}  # (doc id, position) -> chunk
-        self._other_than: dict[str, list[int]] = {}  # a language -> where in _order the chunks in another one are
 
     def chunks(self) -> dict[str, Chunk]:
         """Every indexed chunk by id, refreshed if the store changed."""
@@ -121,7 +117,6 @@ class HybridRetriever:
             chunks, bm25, vectors, e5 = loaded
         self._chunks = {c.id: c for c in chunks}
         self._order = [c.id for c in chunks]
-        self._other_than = {}
         self._at = {(c.doc_id, c.position): c for c in chunks}
         self._bm25 = bm25
         self._vectors = vectors
@@ -166,27 +161,19 @@ class HybridRetriever:
             return []
         return self._ranked(self._vectors, _use_encode([query])[0], n)
 
-    def _e5_ranked(self, query: str, n: int, other_than: str = "") -> list[tuple[str, float]]:
-        """Chunk ids ranked by e5-small; with `other_than`, only the chunks in a known language other than it."""
+    def _e5_ranked(self, query: str, n: int) -> list[tuple[str, float]]:
         if self._e5 is None:
             return []
         from rag.embedders.e5_encoder import load_e5_encoder
 
-        vector = load_e5_encoder().encode([query], query=True)[0]
-        if not other_than:
-            return self._ranked(self._e5, vector, n)
-        if other_than not in self._other_than:
-            languages = (self._chunks[c].language for c in self._order)
-            self._other_than[other_than] = [i for i, lang in enumerate(languages) if lang and lang != other_than]
-        return self._ranked(self._e5, vector, n, self._other_than[other_than])
+        return self._ranked(self._e5, load_e5_encoder().encode([query], query=True)[0], n)
 
-    def _ranked(self, vectors: Any, query: Any, n: int, keep: list[int] | None = None) -> list[tuple[str, float]]:
-        """The chunk ids of the `n` vectors closest to `query` (among those at `keep`), with their cosines."""
+    def _ranked(self, vectors: Any, query: Any, n: int) -> list[tuple[str, float]]:
+        """The chunk ids of the `n` vectors closest to `query`, with their cosines."""
         import numpy as np
 
-        at = np.arange(len(self._order)) if keep is None else np.array(keep, dtype=np.int64)
-        cosines = vectors[at] @ query if keep is not None else vectors @ query
-        return [(self._order[at[i]], float(cosines[i])) for i in np.argsort(-cosines, kind="stable")[:n]]
+        cosines = vectors @ query
+        return [(self._order[i], float(cosines[i])) for i in np.argsort(-cosines, kind="stable")[:n]]
 
     def retrieve(self, query: str, k: int = 5, candidates: int = 30) -> list[Retrieved]:
         """The `k` best chunks for `query`. Raises EmptyIndexError when nothing is indexed."""
@@ -206,21 +193,13 @@ class HybridRetriever:
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
             hit.e5_rank, hit.score = rank, hit.score + 1 / (RRF_K + rank)
         english_only = not self.embedder.multilingual and not multilingual
-        # Across languages the English model's rank is noise. Chunks in another language than an English
-        # question are ranked among themselves by e5 instead (when the index holds its vectors: it holds
-        # text in another language), and by BM25, which reaches them through the lexicon.
-        across = self._e5_ranked(query, candidates, other_than=language) if english_only else []
-        for rank, (chunk_id, _) in enumerate(across, start=1):
-            hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
-            hit.e5_rank, hit.score = rank, 1 / (RRF_K + rank)
         for rank, (chunk_id, score) in enumerate(self._bm25_ranked(query, candidates), start=1):  # synced above
             hit = found.setdefault(chunk_id, Retrieved(self._chunks[chunk_id], 0.0))
             hit.bm25, hit.bm25_rank = score, rank
             if english_only and hit.chunk.language and hit.chunk.language != language:
-                # Without e5's rank (not among its best, or no e5 vectors) the English model's is dropped
-                # all the same; with no e5 vectors at all, BM25 speaks for both, as before session 42.
-                shared = 1 / (RRF_K + rank) if self._e5 is None else 0.0
-                hit.score = (hit.score if hit.e5_rank else shared) + 1 / (RRF_K + rank)
+                # Across languages the English model's rank is noise, so BM25 (which reaches the other
+                # language through the lexicon) speaks for both.
+                hit.score = 2 / (RRF_K + rank)
             else:
                 hit.score += 1 / (RRF_K + rank)
         return sorted(found.values(), key=lambda r: (-r.score, r.chunk.id))[:k]
