@@ -318,19 +318,25 @@ def fit_answerable(
     weights = fit_without(rows["train"], labels, ANSWERABLE_FEATURES, unknown)
     model = LogisticModel.from_json(weights)
     scored = {k: [model.probability(model.own(r, ANSWERABLE_FEATURES)) for r in v] for k, v in rows.items()}
-    fold = folds(examples["train"])
-    scored["train_out_of_fold"] = [math.nan] * len(fold)
-    for k in sorted(set(fold)):
-        rest = [i for i, f in enumerate(fold) if f != k]
+    scored["train_out_of_fold"] = [math.nan] * len(examples["train"])
+    for rest, held in held_out_folds(examples["train"]):
         if len({labels[i] for i in rest}) < 2:
             continue  # a tiny sample (--limit): this fold stays unscored
         model_k = LogisticModel.from_json(
             fit_without([rows["train"][i] for i in rest], [labels[i] for i in rest], ANSWERABLE_FEATURES, unknown)
         )
-        for i, f in enumerate(fold):
-            if f == k:
-                scored["train_out_of_fold"][i] = model_k.probability(model_k.own(rows["train"][i], ANSWERABLE_FEATURES))
+        for i in held:
+            scored["train_out_of_fold"][i] = model_k.probability(model_k.own(rows["train"][i], ANSWERABLE_FEATURES))
     return weights, scored
+
+
+def held_out_folds(examples: Sequence[Example]) -> list[tuple[list[int], list[int]]]:
+    """Per fold (`folds`): the indexes of the examples outside it, to fit on, and of those in it, to score."""
+    fold = folds(examples)
+    return [
+        ([i for i, f in enumerate(fold) if f != k], [i for i, f in enumerate(fold) if f == k])
+        for k in sorted(set(fold))
+    ]
 
 
 def folds(examples: Sequence[Example]) -> list[int]:
@@ -462,17 +468,15 @@ def _out_of_fold(
 
 def sentence_out_of_fold(examples: Sequence[Example]) -> list[list[float]]:
     """Sentence probabilities of train's examples, each from a scorer fitted on the other folds' articles."""
-    fold = folds(examples)
     scored: list[list[float]] = [[math.nan] * len(e.rows) for e in examples]
-    for k in sorted(set(fold)):
-        rest = [e for e, f in zip(examples, fold, strict=True) if f != k and not e.out_of_scope]
+    for outside, held in held_out_folds(examples):
+        rest = [examples[i] for i in outside if not examples[i].out_of_scope]
         labels = [y for e in rest for y in e.labels]
         if len(set(labels)) < 2:
             continue  # a tiny sample (--limit): this fold stays unscored
         model = LogisticModel.from_json(fit([r for e in rest for r in e.rows], labels, FEATURES))
-        for i, f in enumerate(fold):
-            if f == k:
-                scored[i] = [model.probability(r) for r in examples[i].rows]
+        for i in held:
+            scored[i] = [model.probability(r) for r in examples[i].rows]
     return scored
 
 
